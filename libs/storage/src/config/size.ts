@@ -1,0 +1,12 @@
+import bytes from 'bytes';
+import type { SizeValue } from './storage-options.js';
+
+/** Parses `100MB`, `1.5GB`, `512KiB` or a number of bytes; undefined when not a size. */
+export function parseSize(value: SizeValue | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  const trimmed = value.trim().replace(/iB$/i, 'B');
+  if (!/^\d+(\.\d+)?\s*(b|kb|mb|gb|tb|pb)?$/i.test(trimmed)) return undefined;
+  const parsed = bytes.parse(trimmed);
+  return parsed === null || !Number.isFinite(parsed) ? undefined : Math.floor(parsed);
+}

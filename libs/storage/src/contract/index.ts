@@ -1,0 +1,2 @@
+export * from './storage-provider.js';
+export * from './provider-type.js';

@@ -1,0 +1,202 @@
+import type { Readable } from 'node:stream';
+
+/** Anything an upload can read from. A Buffer is replayable; a stream is read once. */
+export type BodySource = Buffer | Uint8Array | Readable | AsyncIterable<Uint8Array>;
+
+/** A byte range: `{start, end}` (end inclusive, omitted = to the end) or `{suffix: N}` (the last N bytes). */
+export type ByteRange = { start: number; end?: number } | { suffix: number };
+
+/** A range resolved against an object's size: inclusive bounds and the total. */
+export interface ResolvedRange {
+  start: number;
+  end: number;
+  total: number;
+}
+
+export interface PutOptions {
+  contentType: string;
+  /** User metadata; keys are lower-case ASCII, values strings. */
+  metadata?: Record<string, string>;
+  /** The body's length when known; lets a provider choose single-request uploads. */
+  contentLength?: number;
+  cacheControl?: string;
+  /** Refuse to overwrite an existing object (AlreadyExistsError, the old object untouched). */
+  ifNotExists?: boolean;
+  /** Aborts the upload; the provider leaves no object behind. */
+  signal?: AbortSignal;
+}
+
+export interface PutResult {
+  key: string;
+  size: number;
+  etag?: string;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  contentType: string;
+  metadata: Record<string, string>;
+  lastModified: Date;
+  etag?: string;
+  cacheControl?: string;
+}
+
+export interface GetOptions {
+  range?: ByteRange;
+  signal?: AbortSignal;
+}
+
+export interface GetResult {
+  body: Readable;
+  info: ObjectInfo;
+  /** Present when a range was asked for. */
+  range?: ResolvedRange;
+}
+
+export interface ListOptions {
+  prefix?: string;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  /** Page size (a provider may return fewer). */
+  limit?: number;
+}
+
+export interface ListPage {
+  items: ObjectInfo[];
+  /** Absent on the last page. */
+  cursor?: string;
+}
+
+export interface PresignDownloadOptions {
+  expiresIn: number; // seconds
+  /** Serve as an attachment with this file name. */
+  filename?: string;
+  /** Override the served content type. */
+  responseContentType?: string;
+}
+
+export interface PresignUploadOptions {
+  expiresIn: number; // seconds
+  contentType: string;
+  /** Largest body the URL may carry, where the backend can enforce it. */
+  maxSize?: number;
+}
+
+/** Everything a client needs to perform a request without credentials. */
+export interface PresignedRequest {
+  url: string;
+  method: 'GET' | 'PUT' | 'POST';
+  /** Headers the client must send exactly. */
+  headers: Record<string, string>;
+  /** Form fields for a POST policy upload (multipart/form-data, file field last). */
+  fields?: Record<string, string>;
+  expiresAt: Date;
+}
+
+/**
+ * What a provider can do. `true` means supported; a string means not supported and says why.
+ * Callers (and the conformance suite) ask before relying on a feature.
+ */
+export interface ProviderCapabilities {
+  rangeRead: true | string;
+  suffixRange: true | string;
+  list: true | string;
+  copy: true | string;
+  userMetadata: true | string;
+  /** ifNotExists is enforced atomically by the backend. */
+  createOnly: true | string;
+  presignDownload: true | string;
+  presignUpload: true | string;
+  /** A presigned upload refuses a body of another content type. */
+  presignUploadEnforcesContentType: true | string;
+  /** A presigned URL with a changed path, query or method is refused. */
+  presignEnforcesSignature: true | string;
+  /** An expired presigned URL is refused. */
+  presignEnforcesExpiry: true | string;
+  /** A presigned upload refuses a body over maxSize. */
+  presignUploadEnforcesMaxSize: true | string;
+  publicUrl: true | string;
+}
+
+export type CapabilityName = keyof ProviderCapabilities;
+
+/** Facts about one configured provider instance. */
+export interface ProviderContext<C = Record<string, unknown>> {
+  /** Instance name from configuration (e.g. `s3`, `archive`). */
+  name: string;
+  /** The validated `config` block. */
+  config: C;
+}
+
+/**
+ * The contract every backend implements. A provider only moves bytes: keys are validated,
+ * sizes limited and checksums computed above it, in StorageService.
+ *
+ * A provider type is a class extending this one, registered with the module (see
+ * `StorageProviderType`). Instances are created through Nest's DI (so a custom type can inject
+ * services), then `initialize` receives the instance name and validated config.
+ */
+export abstract class StorageProvider<C = any> {
+  /** The instance name (`providers.<name>` in configuration). */
+  name!: string;
+  /** The validated `config` block of this instance. */
+  config!: C;
+
+  abstract readonly capabilities: ProviderCapabilities;
+
+  /** Called once with the validated configuration, before any other method. */
+  async initialize(context: ProviderContext<C>): Promise<void> {
+    this.name = context.name;
+    this.config = context.config;
+  }
+
+  /**
+   * Stores a body under `key`. The object becomes visible only once complete: if the body
+   * errors or the signal aborts, no object is left and an existing one is unharmed.
+   */
+  abstract put(key: string, body: BodySource, options: PutOptions): Promise<PutResult>;
+
+  /** Opens an object for reading. Throws ObjectNotFoundError, RangeNotSatisfiableError. */
+  abstract get(key: string, options?: GetOptions): Promise<GetResult>;
+
+  /** Reads an object's facts. Throws ObjectNotFoundError. */
+  abstract head(key: string): Promise<ObjectInfo>;
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.head(key);
+      return true;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'E_NOT_FOUND') return false;
+      throw error;
+    }
+  }
+
+  /** Deletes an object; deleting a missing key is not an error. */
+  abstract delete(key: string): Promise<void>;
+
+  abstract list(options: ListOptions): Promise<ListPage>;
+
+  abstract copy(sourceKey: string, destinationKey: string): Promise<void>;
+
+  async move(sourceKey: string, destinationKey: string): Promise<void> {
+    await this.copy(sourceKey, destinationKey);
+    await this.delete(sourceKey);
+  }
+
+  abstract presignDownload(key: string, options: PresignDownloadOptions): Promise<PresignedRequest>;
+
+  abstract presignUpload(key: string, options: PresignUploadOptions): Promise<PresignedRequest>;
+
+  /** A public URL when the backend serves the key publicly; undefined otherwise. */
+  publicUrl(_key: string): string | undefined {
+    return undefined;
+  }
+
+  /** A cheap reachability check for health probes; throws (with a reason) when down. */
+  abstract ping(signal?: AbortSignal): Promise<void>;
+
+  /** Releases clients and sockets. */
+  async close(): Promise<void> {}
+}

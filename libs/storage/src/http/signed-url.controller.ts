@@ -1,0 +1,103 @@
+import { pipeline } from 'node:stream/promises';
+import { Controller, Get, Head, Inject, Put, Req, Res, UseFilters } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import {
+  ContentTypeNotAllowedError,
+  InvalidArgumentError,
+  ObjectNotFoundError,
+  PayloadTooLargeError,
+} from '../errors/index.js';
+import { assertValidKey } from '../keys/index.js';
+import { SelfServedProvider } from '../providers/self-served.provider.js';
+import { StorageProviderRegistry } from '../providers/storage-provider.registry.js';
+import { parseContentType } from '../service/content-type.js';
+import { MeteredStream, parseRangeHeader } from '../streams/index.js';
+import { applyContentHeaders } from './content-headers.js';
+import { declaredLength, requestBody } from './request-body.js';
+import { StorageExceptionFilter } from './storage-exception.filter.js';
+
+/**
+ * Serves presigned URLs of self-served providers (local, memory): GET/HEAD download and PUT
+ * upload, each checked against its HMAC signature. Mounted at the module's `route` option.
+ */
+@Controller()
+@UseFilters(StorageExceptionFilter)
+export class SignedUrlController {
+  constructor(@Inject(StorageProviderRegistry) private readonly providers: StorageProviderRegistry) {}
+
+  private target(request: Request) {
+    const providerName = String(request.params.provider);
+    const segments = request.params.key as unknown;
+    const key = Array.isArray(segments) ? segments.join('/') : String(segments ?? '');
+    assertValidKey(key);
+    if (!this.providers.has(providerName)) throw new ObjectNotFoundError('signed URL target');
+    const provider = this.providers.get(providerName);
+    if (!(provider instanceof SelfServedProvider)) throw new ObjectNotFoundError('signed URL target');
+    return { provider, providerName, key };
+  }
+
+  @Get(':provider/*key')
+  async download(@Req() request: Request, @Res() response: Response): Promise<void> {
+    await this.serve(request, response, false);
+  }
+
+  @Head(':provider/*key')
+  async head(@Req() request: Request, @Res() response: Response): Promise<void> {
+    await this.serve(request, response, true);
+  }
+
+  private async serve(request: Request, response: Response, headOnly: boolean): Promise<void> {
+    const { provider, providerName, key } = this.target(request);
+    const claims = provider.signer.verify({ method: 'GET', provider: providerName, key, query: request.query });
+    const range = parseRangeHeader(request.headers.range);
+    if (headOnly) {
+      const info = await provider.head(key);
+      applyContentHeaders(response, { ...info, contentLength: info.size, filename: claims.filename });
+      response.end();
+      return;
+    }
+    const { body, info, range: resolved } = await provider.get(key, { range });
+    applyContentHeaders(response, {
+      ...info,
+      contentLength: resolved ? resolved.end - resolved.start + 1 : info.size,
+      range: resolved,
+      filename: claims.filename,
+    });
+    await pipeline(body, response);
+  }
+
+  @Put(':provider/*key')
+  async upload(@Req() request: Request, @Res() response: Response): Promise<void> {
+    const { provider, providerName, key } = this.target(request);
+    const claims = provider.signer.verify({ method: 'PUT', provider: providerName, key, query: request.query });
+    const declared = parseContentType(request.headers['content-type']);
+    if (!claims.contentType || declared.essence !== claims.contentType.toLowerCase()) {
+      throw new ContentTypeNotAllowedError(`This upload URL accepts only ${claims.contentType ?? 'no'} content`);
+    }
+    const length = declaredLength(request);
+    if (claims.maxSize !== undefined && length !== undefined && length > claims.maxSize) {
+      throw new PayloadTooLargeError(claims.maxSize);
+    }
+    if (length === undefined && request.headers['transfer-encoding'] === undefined) {
+      throw new InvalidArgumentError('An upload needs a Content-Length or a chunked body');
+    }
+    const meter = new MeteredStream({ maxBytes: claims.maxSize, expectedLength: length });
+    const body = requestBody(request);
+    const feeding = pipeline(body, meter).catch((error: unknown) => error);
+    let result;
+    try {
+      result = await provider.put(key, meter, { contentType: declared.essence, contentLength: length, ifNotExists: true });
+    } catch (error) {
+      meter.destroy();
+      const fed = await feeding;
+      throw fed instanceof Error && 'code' in fed ? fed : error;
+    }
+    const fed = await feeding;
+    if (fed) {
+      await provider.delete(key);
+      throw fed;
+    }
+    if (result.etag) response.setHeader('ETag', result.etag);
+    response.status(200).json({ key, size: result.size });
+  }
+}

@@ -1,0 +1,23 @@
+import type { StorageProviderClass } from '../contract/index.js';
+
+export interface BuiltInProviderType {
+  /** Loads the implementation; its SDK is imported only then. */
+  load: () => Promise<StorageProviderClass>;
+  /** npm packages the type needs, named in the error when they are missing. */
+  packages: string[];
+}
+
+/**
+ * Provider types that ship with the plugin. Each loads with a literal dynamic import, so an app
+ * that configures only `local` never loads a cloud SDK.
+ */
+export const BUILT_IN_PROVIDER_TYPES: Record<string, BuiltInProviderType> = {
+  local: {
+    load: async () => (await import('./local/local.provider.js')).LocalStorageProvider,
+    packages: [],
+  },
+  memory: {
+    load: async () => (await import('./memory/memory.provider.js')).MemoryStorageProvider,
+    packages: [],
+  },
+};

@@ -1,0 +1,403 @@
+import { randomUUID } from 'node:crypto';
+import { constants as fsConstants, createReadStream, type Stats } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, readFile, realpath, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Injectable } from '@nestjs/common';
+import { IsNotEmpty, IsOptional, IsString } from 'class-validator';
+import type {
+  BodySource,
+  GetOptions,
+  GetResult,
+  ListOptions,
+  ListPage,
+  ObjectInfo,
+  ProviderCapabilities,
+  ProviderContext,
+  PutOptions,
+  PutResult,
+} from '../../contract/index.js';
+import { StorageProviderType } from '../../contract/index.js';
+import {
+  AlreadyExistsError,
+  InsufficientStorageError,
+  InvalidKeyError,
+  ObjectNotFoundError,
+  ProviderUnavailableError,
+  StorageError,
+} from '../../errors/index.js';
+import { resolveRange, toReadable } from '../../streams/index.js';
+import { SelfServedConfig, SelfServedProvider } from '../self-served.provider.js';
+
+export class LocalProviderConfig extends SelfServedConfig {
+  /** Folder that holds the objects (created if missing). */
+  @IsString() @IsNotEmpty() base_path!: string;
+  /** Base of public URLs for objects served by a web server or CDN (optional). */
+  @IsOptional() @IsString() @IsNotEmpty() public_url_base?: string;
+}
+
+/** Internal folder under the root: temp files and metadata sidecars. Keys may not enter it. */
+export const LOCAL_INTERNAL_DIR = '.boards-storage';
+
+interface Sidecar {
+  contentType: string;
+  metadata: Record<string, string>;
+  cacheControl?: string;
+  size: number;
+  /** Inode of the data file this sidecar describes (kept across rename). */
+  ino: number;
+  etag: string;
+}
+
+function errno(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/**
+ * Local filesystem provider. Objects are plain files at `base_path/<key>`; metadata lives in a
+ * sidecar under `base_path/.boards-storage/meta`. Writes stream to a temp file inside the root,
+ * are fsynced, then renamed (or hard-linked for create-only) into place, so a reader never sees
+ * a partial file and a crash leaves none under a real key.
+ */
+@Injectable()
+@StorageProviderType('local', { config: LocalProviderConfig })
+export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig> {
+  readonly capabilities: ProviderCapabilities = {
+    rangeRead: true,
+    suffixRange: true,
+    list: true,
+    copy: true,
+    userMetadata: true,
+    createOnly: true,
+    presignDownload: true,
+    presignUpload: true,
+    presignUploadEnforcesContentType: true,
+    presignEnforcesSignature: true,
+    presignEnforcesExpiry: true,
+    presignUploadEnforcesMaxSize: true,
+    publicUrl: 'only when public_url_base is configured and served by a web server',
+  };
+
+  private root!: string;
+
+  override async initialize(context: ProviderContext<LocalProviderConfig>): Promise<void> {
+    await super.initialize(context);
+    await mkdir(resolve(context.config.base_path), { recursive: true });
+    this.root = await realpath(resolve(context.config.base_path));
+    await mkdir(this.internal('tmp'), { recursive: true });
+    await mkdir(this.internal('meta'), { recursive: true });
+    if (context.config.public_url_base) this.capabilities.publicUrl = true;
+  }
+
+  private internal(...parts: string[]): string {
+    return join(this.root, LOCAL_INTERNAL_DIR, ...parts);
+  }
+
+  /** Absolute path of a key, refusing the internal folder and anything outside the root. */
+  private pathOf(key: string): string {
+    if (key === LOCAL_INTERNAL_DIR || key.startsWith(`${LOCAL_INTERNAL_DIR}/`)) {
+      throw new InvalidKeyError(`Keys under "${LOCAL_INTERNAL_DIR}/" are reserved by the local provider`);
+    }
+    const path = resolve(this.root, key);
+    const rel = relative(this.root, path);
+    if (!rel || rel.startsWith('..') || rel.split(sep).includes('..')) {
+      throw new InvalidKeyError('Key resolves outside the storage root');
+    }
+    return path;
+  }
+
+  private metaPathOf(key: string): string {
+    return this.internal('meta', `${key}.json`);
+  }
+
+  /** Resolves symlinks in the folder of `path` and refuses any that lead out of the root. */
+  private async assertContained(path: string): Promise<void> {
+    let real: string;
+    try {
+      real = await realpath(dirname(path));
+    } catch (error) {
+      if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') return; // nothing there yet
+      throw error;
+    }
+    if (real !== this.root && !real.startsWith(this.root + sep)) {
+      throw new InvalidKeyError('Key leads through a symbolic link out of the storage root');
+    }
+  }
+
+  private async ensureParent(path: string): Promise<void> {
+    await this.assertContained(path);
+    try {
+      await mkdir(dirname(path), { recursive: true });
+    } catch (error) {
+      if (errno(error) === 'ENOTDIR' || errno(error) === 'EEXIST') {
+        throw new AlreadyExistsError('An object already exists where this key needs a folder');
+      }
+      throw error;
+    }
+    await this.assertContained(path);
+  }
+
+  private mapWriteError(error: unknown): unknown {
+    if (error instanceof StorageError) return error;
+    switch (errno(error)) {
+      case 'ENOSPC':
+      case 'EDQUOT':
+        return new InsufficientStorageError('No space left on the storage volume', { cause: error });
+      case 'EISDIR':
+        return new AlreadyExistsError('A folder of other objects already exists at this key', { cause: error });
+      case 'ENOTDIR':
+        return new AlreadyExistsError('An object already exists where this key needs a folder', { cause: error });
+      case 'EACCES':
+      case 'EROFS':
+        return new ProviderUnavailableError('The storage volume refused the write', { cause: error });
+      default:
+        return error;
+    }
+  }
+
+  async put(key: string, body: BodySource, options: PutOptions): Promise<PutResult> {
+    const target = this.pathOf(key);
+    const tmp = this.internal('tmp', randomUUID());
+    let tmpStat: Stats;
+    try {
+      await this.ensureParent(target);
+      const handle = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
+      try {
+        for await (const chunk of toReadable(body)) {
+          options.signal?.throwIfAborted();
+          await handle.write(chunk as Uint8Array);
+        }
+        options.signal?.throwIfAborted();
+        await handle.sync();
+        tmpStat = await handle.stat();
+      } finally {
+        await handle.close();
+      }
+      const etag = `"${tmpStat.ino.toString(16)}-${tmpStat.size.toString(16)}-${Math.floor(tmpStat.mtimeMs).toString(16)}"`;
+      const sidecar: Sidecar = {
+        contentType: options.contentType,
+        metadata: options.metadata ?? {},
+        cacheControl: options.cacheControl,
+        size: tmpStat.size,
+        ino: tmpStat.ino,
+        etag,
+      };
+      if (options.ifNotExists) {
+        // link() fails if the target exists: an atomic create-only claim.
+        try {
+          await link(tmp, target);
+        } catch (error) {
+          if (errno(error) === 'EEXIST') throw new AlreadyExistsError(`Object already exists: ${key}`);
+          throw error;
+        }
+        await this.writeSidecar(key, sidecar);
+      } else {
+        // Sidecar first: a reader that sees the new data always finds its sidecar (it checks the inode).
+        await this.writeSidecar(key, sidecar);
+        await rename(tmp, target);
+      }
+      return { key, size: tmpStat.size, etag };
+    } catch (error) {
+      throw this.mapWriteError(error);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  private async writeSidecar(key: string, sidecar: Sidecar): Promise<void> {
+    const path = this.metaPathOf(key);
+    await mkdir(dirname(path), { recursive: true });
+    const tmp = this.internal('tmp', `${randomUUID()}.json`);
+    try {
+      await writeFile(tmp, JSON.stringify(sidecar), { flag: 'wx' });
+      await rename(tmp, path);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  private async readSidecar(key: string): Promise<Sidecar | undefined> {
+    try {
+      return JSON.parse(await readFile(this.metaPathOf(key), 'utf8')) as Sidecar;
+    } catch (error) {
+      if (errno(error) === 'ENOENT' || error instanceof SyntaxError) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Opens the data file and finds the sidecar that describes exactly that file (same inode).
+   * A concurrent overwrite can swap them between the two reads; retry briefly until they agree.
+   */
+  private async openConsistent(key: string) {
+    const path = this.pathOf(key);
+    await this.assertContained(path);
+    for (let attempt = 0; ; attempt++) {
+      let handle;
+      try {
+        handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+      } catch (error) {
+        const code = errno(error);
+        if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') throw new ObjectNotFoundError(key);
+        if (code === 'ELOOP') throw new InvalidKeyError('Key is a symbolic link');
+        throw error;
+      }
+      const fileStat = await handle.stat();
+      if (!fileStat.isFile()) {
+        await handle.close();
+        throw new ObjectNotFoundError(key);
+      }
+      const sidecar = await this.readSidecar(key);
+      if ((sidecar && sidecar.ino === fileStat.ino && sidecar.size === fileStat.size) || attempt >= 20) {
+        const info = this.infoOf(key, fileStat, sidecar?.ino === fileStat.ino ? sidecar : undefined);
+        return { handle, info };
+      }
+      await handle.close();
+      await sleep(5);
+    }
+  }
+
+  private infoOf(key: string, fileStat: Stats, sidecar: Sidecar | undefined): ObjectInfo {
+    return {
+      key,
+      size: fileStat.size,
+      contentType: sidecar?.contentType ?? 'application/octet-stream',
+      metadata: sidecar?.metadata ?? {},
+      cacheControl: sidecar?.cacheControl,
+      lastModified: fileStat.mtime,
+      etag: sidecar?.etag,
+    };
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<GetResult> {
+    const { handle, info } = await this.openConsistent(key);
+    try {
+      const range = options.range ? resolveRange(options.range, info.size) : undefined;
+      const body = createReadStream('', {
+        fd: handle,
+        start: range?.start,
+        end: range?.end,
+        autoClose: true,
+        signal: options.signal,
+      });
+      return { body, info, range };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo> {
+    const { handle, info } = await this.openConsistent(key);
+    await handle.close();
+    return info;
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.pathOf(key);
+    await this.assertContained(path);
+    try {
+      const found = await lstat(path);
+      if (found.isDirectory()) return; // a folder of other keys, not an object
+      await unlink(path);
+    } catch (error) {
+      if (errno(error) !== 'ENOENT' && errno(error) !== 'ENOTDIR') throw error;
+    }
+    await rm(this.metaPathOf(key), { force: true });
+    await this.pruneEmptyFolders(dirname(path), this.root);
+    await this.pruneEmptyFolders(dirname(this.metaPathOf(key)), this.internal('meta'));
+  }
+
+  private async pruneEmptyFolders(folder: string, stopAt: string): Promise<void> {
+    while (folder.startsWith(stopAt + sep)) {
+      try {
+        await rmdir(folder);
+      } catch {
+        return; // not empty (or already gone): stop
+      }
+      folder = dirname(folder);
+    }
+  }
+
+  async list(options: ListOptions): Promise<ListPage> {
+    const prefix = options.prefix ?? '';
+    const limit = Math.max(1, Math.min(options.limit ?? 1000, 1000));
+    const after = options.cursor ? Buffer.from(options.cursor, 'base64url').toString('utf8') : undefined;
+    const items: ObjectInfo[] = [];
+    // Walk only the folder the prefix names; entries sorted so keys come in byte order.
+    const slash = prefix.lastIndexOf('/');
+    const startFolder = slash >= 0 ? prefix.slice(0, slash) : '';
+    let more = false;
+    const walk = async (folderKey: string): Promise<boolean> => {
+      let entries;
+      try {
+        entries = await readdir(folderKey ? join(this.root, folderKey) : this.root, { withFileTypes: true });
+      } catch (error) {
+        if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') return true;
+        throw error;
+      }
+      const sorted = entries
+        .filter((entry) => !(folderKey === '' && entry.name === LOCAL_INTERNAL_DIR))
+        .map((entry) => ({ entry, sortKey: Buffer.from(entry.isDirectory() ? `${entry.name}/` : entry.name) }))
+        .sort((a, b) => Buffer.compare(a.sortKey, b.sortKey));
+      for (const { entry } of sorted) {
+        const key = folderKey ? `${folderKey}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) {
+          const asFolder = `${key}/`;
+          // Skip folders entirely before the cursor or outside the prefix.
+          if (after && Buffer.compare(Buffer.from(asFolder), Buffer.from(after)) < 0 && !after.startsWith(asFolder)) continue;
+          if (!asFolder.startsWith(prefix) && !prefix.startsWith(asFolder)) continue;
+          if (!(await walk(key))) return false;
+        } else if (entry.isFile()) {
+          if (!key.startsWith(prefix)) continue;
+          if (after && Buffer.compare(Buffer.from(key), Buffer.from(after)) <= 0) continue;
+          if (items.length === limit) {
+            more = true;
+            return false;
+          }
+          try {
+            items.push(await this.head(key));
+          } catch (error) {
+            if (!(error instanceof ObjectNotFoundError)) throw error; // deleted meanwhile
+          }
+        }
+      }
+      return true;
+    };
+    await walk(startFolder);
+    const last = items.at(-1);
+    return { items, cursor: more && last ? Buffer.from(last.key).toString('base64url') : undefined };
+  }
+
+  async copy(sourceKey: string, destinationKey: string): Promise<void> {
+    const { body, info } = await this.get(sourceKey);
+    await this.put(destinationKey, body, {
+      contentType: info.contentType,
+      metadata: info.metadata,
+      cacheControl: info.cacheControl,
+      contentLength: info.size,
+    });
+  }
+
+  override async move(sourceKey: string, destinationKey: string): Promise<void> {
+    await this.copy(sourceKey, destinationKey);
+    await this.delete(sourceKey);
+  }
+
+  override publicUrl(key: string): string | undefined {
+    const base = this.config.public_url_base?.replace(/\/+$/, '');
+    return base ? `${base}/${key.split('/').map(encodeURIComponent).join('/')}` : undefined;
+  }
+
+  async ping(): Promise<void> {
+    const probe = this.internal('tmp', `ping-${randomUUID()}`);
+    try {
+      await writeFile(probe, '');
+      await stat(probe);
+    } catch (error) {
+      throw new ProviderUnavailableError(`Storage root ${this.root} is not writable: ${(error as Error).message}`, { cause: error });
+    } finally {
+      await rm(probe, { force: true });
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { IsNotEmpty, IsObject, IsOptional, IsString, MinLength, ValidateIf } from 'class-validator';
+import type {
+  PresignDownloadOptions,
+  PresignedRequest,
+  PresignUploadOptions,
+  ProviderContext,
+} from '../contract/index.js';
+import { StorageProvider } from '../contract/index.js';
+import { ConfigurationError } from '../errors/index.js';
+import { UrlSigner, type SignedClaims } from '../signing/index.js';
+import { STORAGE_HTTP_ROUTE } from '../storage.constants.js';
+
+/** Settings shared by providers whose presigned URLs this process serves. */
+export class SelfServedConfig {
+  /** One signing secret (key id `default`); empty means none. */
+  @ValidateIf((config: SelfServedConfig) => config.signing_secret !== undefined && config.signing_secret !== '')
+  @IsString()
+  @MinLength(16)
+  signing_secret?: string;
+  /** Several secrets by key id, for rotation; `signing_key_id` names the one that signs. */
+  @IsOptional() @IsObject() signing_keys?: Record<string, string>;
+  @IsOptional() @IsString() @IsNotEmpty() signing_key_id?: string;
+  /** Absolute base of signed URLs, e.g. `https://api.example.com/storage/local`. */
+  @IsOptional() @IsString() @IsNotEmpty() signed_url_base?: string;
+}
+
+/**
+ * Base of the providers whose bytes this process serves itself (local, memory): presigned URLs
+ * are HMAC-signed and answered by SignedUrlController.
+ */
+@Injectable()
+export abstract class SelfServedProvider<C extends SelfServedConfig = SelfServedConfig> extends StorageProvider<C> {
+  private readonly logger = new Logger('StorageSigning');
+  signer!: UrlSigner;
+
+  constructor(@Optional() @Inject(STORAGE_HTTP_ROUTE) private readonly route: string = 'storage') {
+    super();
+  }
+
+  override async initialize(context: ProviderContext<C>): Promise<void> {
+    await super.initialize(context);
+    const { signing_keys, signing_secret, signing_key_id } = context.config;
+    if (signing_keys) {
+      for (const [id, secret] of Object.entries(signing_keys)) {
+        if (typeof secret !== 'string' || secret.length < 16) {
+          throw new ConfigurationError(`Invalid providers.${context.name}.config:`, [
+            `providers.${context.name}.config.signing_keys.${id}: must be a secret of at least 16 characters`,
+          ]);
+        }
+      }
+      this.signer = new UrlSigner({ keys: signing_keys, activeKeyId: signing_key_id ?? Object.keys(signing_keys)[0] });
+    } else if (signing_secret) {
+      this.signer = new UrlSigner({ keys: { default: signing_secret }, activeKeyId: 'default' });
+    } else {
+      this.logger.warn(
+        `Provider "${context.name}" has no signing secret: presigned URLs use a random key and verify only in this process`,
+      );
+      this.signer = UrlSigner.ephemeral();
+    }
+  }
+
+  /** URL path (or absolute URL) of a key, each segment percent-encoded. */
+  protected urlFor(key: string): string {
+    const base = this.config.signed_url_base?.replace(/\/+$/, '') ?? `/${this.route.replace(/^\/+|\/+$/g, '')}/${this.name}`;
+    return `${base}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  private signedUrl(claims: SignedClaims): string {
+    return `${this.urlFor(claims.key)}?${this.signer.sign(claims).toString()}`;
+  }
+
+  async presignDownload(key: string, options: PresignDownloadOptions): Promise<PresignedRequest> {
+    const expires = Math.floor(Date.now() / 1000) + options.expiresIn;
+    const url = this.signedUrl({ method: 'GET', provider: this.name, key, expires, filename: options.filename });
+    return { url, method: 'GET', headers: {}, expiresAt: new Date(expires * 1000) };
+  }
+
+  async presignUpload(key: string, options: PresignUploadOptions): Promise<PresignedRequest> {
+    const expires = Math.floor(Date.now() / 1000) + options.expiresIn;
+    const url = this.signedUrl({
+      method: 'PUT',
+      provider: this.name,
+      key,
+      expires,
+      contentType: options.contentType,
+      maxSize: options.maxSize,
+    });
+    return { url, method: 'PUT', headers: { 'content-type': options.contentType }, expiresAt: new Date(expires * 1000) };
+  }
+}

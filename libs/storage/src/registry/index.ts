@@ -1,0 +1,12 @@
+import { StoredArtifact } from './artifact.entity.js';
+import { CreateStorageArtifacts1764480000000 } from './migrations/1764480000000-create-storage-artifacts.js';
+
+export * from './artifact.entity.js';
+export * from './artifact-registry.js';
+export * from './registry.errors.js';
+export { CreateStorageArtifacts1764480000000 };
+
+/** Entities the host app adds to its TypeORM data source. */
+export const STORAGE_ENTITIES = [StoredArtifact];
+/** Migrations the host app adds to its TypeORM data source (schema is never synchronised). */
+export const STORAGE_MIGRATIONS = [CreateStorageArtifacts1764480000000];

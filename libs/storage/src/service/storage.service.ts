@@ -1,0 +1,489 @@
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
+import { v7 as uuidv7 } from 'uuid';
+import type { ResolvedStorageOptions } from '../config/index.js';
+import type { BodySource, StorageProvider } from '../contract/index.js';
+import {
+  ContentMismatchError,
+  InvalidArgumentError,
+  ObjectNotFoundError,
+  PayloadTooLargeError,
+  StorageError,
+} from '../errors/index.js';
+import type { ContentInspector, ContentScanner, InspectionContext } from '../hooks/index.js';
+import { assertIdentifier, assertValidKey, buildArtifactKey, buildTempKey } from '../keys/index.js';
+import { StorageProviderRegistry } from '../providers/storage-provider.registry.js';
+import { ArtifactRegistry, type StoredArtifact } from '../registry/index.js';
+import { STORAGE_CONTENT_INSPECTORS, STORAGE_CONTENT_SCANNERS, STORAGE_OPTIONS } from '../storage.constants.js';
+import { MeteredStream, VerifyingStream, assertValidRange, knownLength, resolveRange, toReadable } from '../streams/index.js';
+import { assertContentTypeAllowed, parseContentType } from './content-type.js';
+import { StorageInstrumentation } from './instrumentation.js';
+import { selectProvider } from './routing.js';
+import type {
+  ArtifactBody,
+  CreateUploadInput,
+  CreatedUpload,
+  DownloadUrlOptions,
+  ListArtifactsQuery,
+  OpenArtifactOptions,
+  OpenedArtifact,
+  StoreArtifactInput,
+} from './storage.types.js';
+
+const DEFAULT_TENANT = 'default';
+
+function isTransient(error: unknown): boolean {
+  if (error instanceof StorageError) return error.transient;
+  const code = (error as { code?: string })?.code;
+  return ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'].includes(code ?? '');
+}
+
+/**
+ * The design's StorageManager: validation, routing, size limits, checksums, retries and the
+ * artifact registry above the providers. Every request path streams.
+ */
+@Injectable()
+export class StorageService {
+  private readonly logger = new Logger('StorageService');
+  private readonly retryPolicy: RetryPolicy;
+
+  constructor(
+    @Inject(STORAGE_OPTIONS) readonly options: ResolvedStorageOptions,
+    readonly providers: StorageProviderRegistry,
+    readonly registry: ArtifactRegistry,
+    readonly instrumentation: StorageInstrumentation,
+    @Optional() @Inject(STORAGE_CONTENT_INSPECTORS) private readonly inspectors: ContentInspector[] = [],
+    @Optional() @Inject(STORAGE_CONTENT_SCANNERS) private readonly scanners: ContentScanner[] = [],
+  ) {
+    this.retryPolicy = retry(handleWhen(isTransient), {
+      maxAttempts: Math.max(0, options.retry.maxAttempts - 1),
+      backoff: new ExponentialBackoff({ initialDelay: options.retry.initialDelayMs, maxDelay: options.retry.maxDelayMs }),
+    });
+  }
+
+  /** The upload limit for an artifact type. */
+  maxSizeFor(artifactType: string): number {
+    return this.options.maxFileSizeByType[artifactType] ?? this.options.maxFileSize;
+  }
+
+  /** The provider the routing rules pick for these facts. */
+  route(facts: { artifactType: string; contentType: string; size?: number }): string {
+    return selectProvider(this.options.routingRules, this.options.defaultProvider, facts);
+  }
+
+  provider(name: string): StorageProvider {
+    return this.providers.get(name);
+  }
+
+  private checkCommon(input: { artifactType: string; tenant?: string; boardId?: string | null; variant?: string }) {
+    assertIdentifier(input.artifactType, 'artifact type');
+    const tenant = input.tenant ?? DEFAULT_TENANT;
+    assertIdentifier(tenant, 'tenant');
+    if (input.boardId != null) assertIdentifier(input.boardId, 'board id');
+    const variant = input.variant ?? 'original';
+    assertIdentifier(variant, 'variant');
+    return { tenant, variant, boardId: input.boardId ?? null };
+  }
+
+  private checkMetadata(metadata: Record<string, string> | undefined): void {
+    if (!metadata) return;
+    let total = 0;
+    for (const [key, value] of Object.entries(metadata)) {
+      if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(key) || typeof value !== 'string') {
+        throw new InvalidArgumentError(`Invalid metadata entry "${key.slice(0, 64)}": keys are lower-case letters, digits, "_" or "-"; values are strings`);
+      }
+      total += key.length + Buffer.byteLength(value);
+    }
+    if (total > 2048) throw new InvalidArgumentError('Metadata is larger than 2 KiB');
+  }
+
+  private expiryOf(temporary: StoreArtifactInput['temporary']): { expiresAt: Date | null; jobId: string | null } {
+    if (!temporary) return { expiresAt: null, jobId: null };
+    const ttlHours = (typeof temporary === 'object' ? temporary.ttlHours : undefined) ?? this.options.cleanup.tempFileTtlHours;
+    const jobId = typeof temporary === 'object' ? (temporary.jobId ?? null) : null;
+    if (jobId !== null) assertIdentifier(jobId, 'job id');
+    return { expiresAt: new Date(Date.now() + ttlHours * 3600_000), jobId };
+  }
+
+  private keyFor(
+    temporary: boolean,
+    parts: { tenant: string; artifactType: string; boardId: string | null; artifactId: string; variant: string },
+  ): string {
+    if (temporary) return buildTempKey(parts.tenant, parts.boardId ?? parts.artifactType, parts.artifactId, parts.variant);
+    return buildArtifactKey(parts);
+  }
+
+  /**
+   * Runs the content inspectors over a body and returns the body to store. Inspectors may
+   * read its head (bounded) before anything is stored, and refuse by throwing.
+   */
+  private async inspect(body: Readable, context: InspectionContext): Promise<Readable> {
+    let current = body;
+    for (const inspector of this.inspectors) current = await inspector.inspect(current, context);
+    return current;
+  }
+
+  /**
+   * Streams a body into the routed provider and records it. Reading stops at the size limit;
+   * any failure leaves no object and no record. A Buffer or a reopenable body (a function) is
+   * retried on transient failures; a one-shot stream never is.
+   */
+  async storeArtifact(input: StoreArtifactInput): Promise<StoredArtifact> {
+    const { tenant, variant, boardId } = this.checkCommon(input);
+    const { essence, params } = parseContentType(input.contentType);
+    assertContentTypeAllowed(essence, this.options.allowedContentTypes);
+    this.checkMetadata(input.metadata);
+    const limit = this.maxSizeFor(input.artifactType);
+    const replayable = typeof input.body === 'function' || input.body instanceof Uint8Array;
+    const firstBody = typeof input.body === 'function' ? await input.body() : input.body;
+    const declared = input.contentLength ?? knownLength(firstBody);
+    if (declared !== undefined) {
+      if (!Number.isSafeInteger(declared) || declared < 0) throw new InvalidArgumentError('Content length must be a whole number of bytes');
+      if (declared > limit) {
+        destroyBody(firstBody);
+        throw new PayloadTooLargeError(limit);
+      }
+    }
+    if (input.sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(input.sha256)) {
+      throw new InvalidArgumentError('sha256 must be 64 hexadecimal characters');
+    }
+    const artifactId = input.artifactId ?? uuidv7();
+    if (input.artifactId !== undefined) assertIdentifier(artifactId, 'artifact id');
+    const providerName = input.provider ?? this.route({ artifactType: input.artifactType, contentType: essence, size: declared });
+    const provider = this.providers.get(providerName);
+    const { expiresAt, jobId } = this.expiryOf(input.temporary);
+    const storageKey = this.keyFor(Boolean(input.temporary), { tenant, artifactType: input.artifactType, boardId, artifactId, variant });
+    const context: InspectionContext = {
+      artifactType: input.artifactType,
+      contentType: essence,
+      contentTypeParams: params,
+      contentLength: declared,
+      filename: input.filename,
+    };
+
+    return this.instrumentation.track(
+      { operation: 'store', provider: providerName, artifactId, artifactType: input.artifactType },
+      async () => {
+        // Inspect before anything exists: a refused body leaves no record and no object.
+        let inspected: Readable | undefined = await this.inspect(toReadable(firstBody), context).catch((error) => {
+          destroyBody(firstBody);
+          throw error;
+        });
+        const record = await this.registry.createPending({
+          id: artifactId,
+          tenant,
+          boardId,
+          artifactType: input.artifactType,
+          variant,
+          storageKey,
+          provider: providerName,
+          contentType: essence,
+          size: declared ?? null,
+          createdBy: input.createdBy ?? null,
+          jobId,
+          metadata: input.metadata ?? null,
+          expiresAt,
+        });
+        try {
+          const stored = await this.attempt(replayable, async (attemptNumber) => {
+            let source: Readable;
+            if (attemptNumber === 0 && inspected) {
+              source = inspected;
+              inspected = undefined;
+            } else {
+              const again = typeof input.body === 'function' ? await input.body() : input.body;
+              source = await this.inspect(toReadable(again), context);
+            }
+            return this.putMetered(provider, storageKey, source, {
+              contentType: essence,
+              metadata: input.metadata,
+              limit,
+              declared,
+              sha256: input.sha256,
+              signal: input.signal,
+            });
+          });
+          await this.runScanners({ ...context, artifactId, provider: providerName, storageKey, ...stored }, provider);
+          return await this.registry.markReady(record.id, { size: stored.size, sha256: stored.sha256 });
+        } catch (error) {
+          inspected?.destroy();
+          await this.discard(provider, storageKey, record.id);
+          throw error;
+        }
+      },
+      (artifact) => artifact.size ?? undefined,
+    );
+  }
+
+  private async attempt<T>(replayable: boolean, run: (attempt: number) => Promise<T>): Promise<T> {
+    if (!replayable) return run(0);
+    return this.retryPolicy.execute(({ attempt }) => run(attempt));
+  }
+
+  /** Streams `source` through a meter (limit, length, checksum) into the provider. */
+  private async putMetered(
+    provider: StorageProvider,
+    key: string,
+    source: Readable,
+    facts: { contentType: string; metadata?: Record<string, string>; limit: number; declared?: number; sha256?: string; signal?: AbortSignal },
+  ): Promise<{ size: number; sha256: string }> {
+    const meter = new MeteredStream({ maxBytes: facts.limit, expectedLength: facts.declared, expectedSha256: facts.sha256 });
+    const feeding = pipeline(source, meter).catch((error: unknown) => error);
+    try {
+      await provider.put(key, meter, {
+        contentType: facts.contentType,
+        metadata: facts.metadata,
+        contentLength: facts.declared,
+        ifNotExists: true,
+        signal: facts.signal,
+      });
+    } catch (error) {
+      source.destroy();
+      meter.destroy();
+      // The meter's own error (too large, incomplete, checksum) explains the failure best.
+      const fed = await feeding;
+      throw fed instanceof StorageError ? fed : error;
+    }
+    const fed = await feeding;
+    if (fed) throw fed;
+    return { size: meter.bytesSeen, sha256: meter.sha256 };
+  }
+
+  private async runScanners(
+    context: InspectionContext & { artifactId: string; provider: string; storageKey: string; size: number; sha256: string },
+    provider: StorageProvider,
+  ): Promise<void> {
+    for (const scanner of this.scanners) {
+      await scanner.scan({ ...context, open: async () => (await provider.get(context.storageKey)).body });
+    }
+  }
+
+  /** Best-effort removal of a failed upload's object and pending row (the sweeper catches the rest). */
+  private async discard(provider: StorageProvider, key: string, artifactId: string): Promise<void> {
+    try {
+      await provider.delete(key);
+    } catch (error) {
+      this.logger.warn({ msg: 'could not remove the object of a failed upload; the sweeper will', artifactId, provider: provider.name, error: String(error) });
+    }
+    try {
+      await this.registry.removePending(artifactId);
+    } catch (error) {
+      this.logger.warn({ msg: 'could not remove the pending record of a failed upload; the sweeper will', artifactId, error: String(error) });
+    }
+  }
+
+  /** The record of a ready artifact; ObjectNotFoundError otherwise (also for another tenant's). */
+  async getArtifact(id: string, scope: { tenant?: string } = {}): Promise<StoredArtifact> {
+    const artifact = await this.registry.findById(id);
+    if (!artifact || artifact.status !== 'ready' || (scope.tenant !== undefined && artifact.tenant !== scope.tenant)) {
+      throw new ObjectNotFoundError(`artifact ${String(id).slice(0, 64)}`);
+    }
+    return artifact;
+  }
+
+  /** Opens an artifact's bytes (optionally a range) from the provider its record names. */
+  async openArtifact(idOrArtifact: string | StoredArtifact, options: OpenArtifactOptions = {}): Promise<OpenedArtifact> {
+    const artifact = typeof idOrArtifact === 'string' ? await this.getArtifact(idOrArtifact) : idOrArtifact;
+    if (options.range) {
+      assertValidRange(options.range);
+      if (artifact.size !== null) resolveRange(options.range, artifact.size); // 416 before touching the backend
+    }
+    const provider = this.providers.get(artifact.provider);
+    const opened = await this.instrumentation.track(
+      { operation: 'read', provider: artifact.provider, artifactId: artifact.id, artifactType: artifact.artifactType },
+      () => provider.get(artifact.storageKey, { range: options.range, signal: options.signal }),
+      (result) => (result.range ? result.range.end - result.range.start + 1 : result.info.size),
+    );
+    let body = opened.body;
+    if (this.options.verifyOnRead && !opened.range && artifact.sha256 && artifact.size !== null) {
+      const verifier = new VerifyingStream({ size: artifact.size, sha256: artifact.sha256 }, (what) =>
+        this.instrumentation.operation({
+          operation: 'read',
+          provider: artifact.provider,
+          outcome: 'error',
+          durationMs: 0,
+          artifactId: artifact.id,
+          errorCode: `E_CORRUPTION_${what.toUpperCase()}`,
+        }),
+      );
+      body = opened.body.pipe(verifier);
+      opened.body.once('error', (error) => verifier.destroy(error));
+    }
+    const contentLength = opened.range ? opened.range.end - opened.range.start + 1 : opened.info.size;
+    return { artifact, body, range: opened.range, contentLength };
+  }
+
+  async getDownloadUrl(idOrArtifact: string | StoredArtifact, options: DownloadUrlOptions = {}) {
+    const artifact = typeof idOrArtifact === 'string' ? await this.getArtifact(idOrArtifact) : idOrArtifact;
+    const provider = this.providers.get(artifact.provider);
+    return this.instrumentation.track(
+      { operation: 'presign_download', provider: artifact.provider, artifactId: artifact.id },
+      () =>
+        provider.presignDownload(artifact.storageKey, {
+          expiresIn: options.expiresIn ?? this.options.signedUrls.expiresInSeconds,
+          filename: options.filename,
+        }),
+    );
+  }
+
+  /**
+   * Starts a direct client upload: a pending record and a presigned request bound to the
+   * content type and size. The client sends the bytes, then calls completeUpload.
+   */
+  async createUpload(input: CreateUploadInput): Promise<CreatedUpload> {
+    const { tenant, variant, boardId } = this.checkCommon(input);
+    const { essence } = parseContentType(input.contentType);
+    assertContentTypeAllowed(essence, this.options.allowedContentTypes);
+    this.checkMetadata(input.metadata);
+    if (!Number.isSafeInteger(input.size) || input.size < 0) throw new InvalidArgumentError('size must be a whole number of bytes');
+    const limit = this.maxSizeFor(input.artifactType);
+    if (input.size > limit) throw new PayloadTooLargeError(limit);
+    const providerName = this.route({ artifactType: input.artifactType, contentType: essence, size: input.size });
+    const provider = this.providers.get(providerName);
+    const artifactId = uuidv7();
+    const { expiresAt, jobId } = this.expiryOf(input.temporary);
+    const storageKey = this.keyFor(Boolean(input.temporary), { tenant, artifactType: input.artifactType, boardId, artifactId, variant });
+    const artifact = await this.registry.createPending({
+      id: artifactId,
+      tenant,
+      boardId,
+      artifactType: input.artifactType,
+      variant,
+      storageKey,
+      provider: providerName,
+      contentType: essence,
+      size: input.size,
+      createdBy: input.createdBy ?? null,
+      jobId,
+      metadata: input.metadata ?? null,
+      expiresAt,
+    });
+    try {
+      const request = await this.instrumentation.track(
+        { operation: 'presign_upload', provider: providerName, artifactId },
+        () =>
+          provider.presignUpload(storageKey, {
+            contentType: essence,
+            maxSize: input.size,
+            expiresIn: input.expiresIn ?? this.options.signedUrls.expiresInSeconds,
+          }),
+      );
+      return { ...request, artifactId, artifact };
+    } catch (error) {
+      await this.registry.removePending(artifactId);
+      throw error;
+    }
+  }
+
+  /**
+   * Finishes a direct upload: checks the stored object against what was declared (size, and
+   * the content inspectors on its bytes), computes its SHA-256 by streaming it, and marks the
+   * artifact ready. A mismatch removes the object and the record.
+   */
+  async completeUpload(artifactId: string, scope: { tenant?: string } = {}): Promise<StoredArtifact> {
+    const artifact = await this.registry.findById(artifactId);
+    if (!artifact || (scope.tenant !== undefined && artifact.tenant !== scope.tenant)) {
+      throw new ObjectNotFoundError(`upload ${String(artifactId).slice(0, 64)}`);
+    }
+    if (artifact.status === 'ready') return artifact;
+    if (artifact.status !== 'pending') throw new ObjectNotFoundError(`upload ${artifactId}`);
+    const provider = this.providers.get(artifact.provider);
+    return this.instrumentation.track(
+      { operation: 'complete_upload', provider: artifact.provider, artifactId, artifactType: artifact.artifactType },
+      async () => {
+        let info;
+        try {
+          info = await provider.head(artifact.storageKey);
+        } catch (error) {
+          if (error instanceof ObjectNotFoundError) {
+            throw new ObjectNotFoundError(`uploaded bytes of ${artifactId} (send them to the upload URL first)`);
+          }
+          throw error;
+        }
+        const limit = this.maxSizeFor(artifact.artifactType);
+        try {
+          if (info.size > limit) throw new PayloadTooLargeError(limit);
+          if (artifact.size !== null && info.size !== artifact.size) {
+            throw new ContentMismatchError(`Uploaded ${info.size} bytes, declared ${artifact.size}`);
+          }
+          const context: InspectionContext = {
+            artifactType: artifact.artifactType,
+            contentType: artifact.contentType,
+            contentTypeParams: {},
+            contentLength: info.size,
+          };
+          const { body } = await provider.get(artifact.storageKey);
+          const inspected = await this.inspect(body, context);
+          const meter = new MeteredStream({ maxBytes: limit, expectedLength: info.size });
+          await pipeline(inspected, meter, async function* (source) {
+            for await (const _chunk of source); // drain: only the meter's count and hash matter
+          });
+          await this.runScanners(
+            { ...context, artifactId, provider: artifact.provider, storageKey: artifact.storageKey, size: meter.bytesSeen, sha256: meter.sha256 },
+            provider,
+          );
+          return await this.registry.markReady(artifactId, { size: meter.bytesSeen, sha256: meter.sha256 });
+        } catch (error) {
+          await this.discard(provider, artifact.storageKey, artifactId);
+          throw error;
+        }
+      },
+      (ready) => ready.size ?? undefined,
+    );
+  }
+
+  /**
+   * Deletes an artifact: the record is marked deleted first (readers stop finding it), then the
+   * bytes go. Idempotent: deleting a deleted artifact succeeds.
+   */
+  async deleteArtifact(id: string, scope: { tenant?: string } = {}): Promise<void> {
+    const artifact = await this.registry.findById(id);
+    if (!artifact || (scope.tenant !== undefined && artifact.tenant !== scope.tenant)) {
+      throw new ObjectNotFoundError(`artifact ${String(id).slice(0, 64)}`);
+    }
+    if (artifact.status === 'deleted') return;
+    await this.instrumentation.track({ operation: 'delete', provider: artifact.provider, artifactId: id }, async () => {
+      await this.registry.markDeleted(id);
+      try {
+        await this.providers.get(artifact.provider).delete(artifact.storageKey);
+      } catch (error) {
+        this.logger.warn({ msg: 'bytes of a deleted artifact remain; the sweeper will retry', artifactId: id, provider: artifact.provider, error: String(error) });
+      }
+    });
+  }
+
+  async listArtifacts(query: ListArtifactsQuery) {
+    const tenant = query.tenant ?? DEFAULT_TENANT;
+    assertIdentifier(tenant, 'tenant');
+    if (query.boardId != null) assertIdentifier(query.boardId, 'board id');
+    if (query.artifactType !== undefined) assertIdentifier(query.artifactType, 'artifact type');
+    if (query.cursor !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(query.cursor)) throw new InvalidArgumentError('Malformed cursor');
+    return this.registry.list({ ...query, tenant });
+  }
+
+  /** Stores a temporary artifact under `temp/`, swept after its TTL (or with its job). */
+  storeTemporary(input: Omit<StoreArtifactInput, 'temporary'> & { ttlHours?: number; jobId?: string }) {
+    const { ttlHours, jobId, ...rest } = input;
+    return this.storeArtifact({ ...rest, temporary: { ttlHours, jobId } });
+  }
+
+  /** Removes every temporary artifact a job created. Returns how many were removed. */
+  async deleteJobArtifacts(jobId: string): Promise<number> {
+    assertIdentifier(jobId, 'job id');
+    const rows = await this.registry.findByJob(jobId);
+    for (const row of rows) await this.deleteArtifact(row.id);
+    return rows.length;
+  }
+
+  /** Low-level: a validated key straight to a provider (no record). For tools and migrations. */
+  async putObject(providerName: string, key: string, body: BodySource, contentType: string): Promise<void> {
+    assertValidKey(key);
+    await this.providers.get(providerName).put(key, body, { contentType });
+  }
+}
+
+function destroyBody(body: ArtifactBody | BodySource): void {
+  if (body && typeof (body as Readable).destroy === 'function') (body as Readable).destroy();
+}

@@ -1,0 +1,4 @@
+export * from './body.js';
+export * from './metered-stream.js';
+export * from './range.js';
+export * from './verifying-stream.js';

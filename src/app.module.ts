@@ -1,0 +1,38 @@
+import { Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { json } from 'express';
+import { ArtifactAuthorizer, StorageModule, loadStorageConfig, type StorageModuleOptions } from '@app/storage';
+import { ArtifactsController } from './artifacts/artifacts.controller.js';
+import { UploadsController } from './artifacts/uploads.controller.js';
+import { JwtArtifactAuthorizer } from './auth/jwt-artifact.authorizer.js';
+import { databaseOptions } from './database/database-options.js';
+import type { ServerSettings } from './settings.js';
+
+export interface AppModuleOptions {
+  settings: ServerSettings;
+  /** Storage options from code (tests); default: read from settings.storageConfig. */
+  storage?: StorageModuleOptions;
+}
+
+/** The Boards artifacts API: the plugin used exactly as a host app would. */
+@Module({})
+export class AppModule implements NestModule {
+  static register({ settings, storage }: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        TypeOrmModule.forRoot(databaseOptions(settings.databaseUrl)),
+        JwtModule.register({ secret: settings.jwtSecret, signOptions: { algorithm: 'HS256' }, verifyOptions: { algorithms: ['HS256'] } }),
+        StorageModule.forRoot(storage ?? loadStorageConfig(settings.storageConfig)),
+      ],
+      controllers: [ArtifactsController, UploadsController],
+      providers: [{ provide: ArtifactAuthorizer, useClass: JwtArtifactAuthorizer }],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    // Only JSON routes get a body parser: upload routes stream the raw request.
+    consumer.apply(json({ limit: '16kb' })).forRoutes({ path: 'uploads', method: RequestMethod.POST });
+  }
+}

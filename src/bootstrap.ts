@@ -1,0 +1,40 @@
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { StorageExceptionFilter, type StorageModuleOptions } from '@app/storage';
+import { AppModule } from './app.module.js';
+import { setPublicUrl } from './public-url.js';
+import type { ServerSettings } from './settings.js';
+
+export interface CreateServerOptions {
+  settings: ServerSettings;
+  storage?: StorageModuleOptions;
+  logger?: false | ('log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal')[];
+}
+
+/** Builds the reference server (not yet listening): used by main.ts and by the e2e tests. */
+export async function createServer({ settings, storage, logger }: CreateServerOptions): Promise<NestExpressApplication> {
+  setPublicUrl(settings.publicUrl);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register({ settings, storage }), {
+    // Upload routes stream the raw body; JSON parsing is added per route in AppModule.
+    bodyParser: false,
+    logger: logger ?? ['log', 'error', 'warn'],
+  });
+  app.useGlobalFilters(new StorageExceptionFilter());
+  app.disable('x-powered-by');
+  if (settings.corsOrigins.length) {
+    app.enableCors({ origin: settings.corsOrigins, exposedHeaders: ['ETag', 'Content-Range', 'Content-Length'] });
+  }
+  app.enableShutdownHooks();
+  return app;
+}
+
+export function logStartup(app: NestExpressApplication, settings: ServerSettings, devToken?: string): void {
+  const logger = new Logger('BoardsArtifactsApi');
+  logger.log(`Listening on port ${settings.port} (storage config ${settings.storageConfig})`);
+  if (devToken) {
+    logger.warn('BOARDS_JWT_SECRET is not set: a random secret is in use. Development token (tenant "default", every board):');
+    // eslint-disable-next-line no-console
+    console.log(`\n  Authorization: Bearer ${devToken}\n`);
+  }
+}
