@@ -1,0 +1,33 @@
+import type { CapabilityName, StorageProvider } from '@app/storage';
+
+/** A running backend and a provider instance pointed at it. */
+export interface ConformanceEnvironment {
+  provider: StorageProvider;
+  /**
+   * Origin that relative presigned URLs are resolved against (self-served providers sign
+   * path-only URLs, served by the module's SignedUrlController).
+   */
+  urlBase?: string;
+  /** A provider of the same type pointed at an unreachable backend (for `ping` down). */
+  unreachable?: () => Promise<StorageProvider>;
+  /** Stops servers, removes temp folders. */
+  teardown: () => Promise<void>;
+}
+
+/**
+ * What each provider supplies to the shared conformance suite: only a factory and what its
+ * test backend cannot check. Everything else is the suite's.
+ */
+export interface ConformanceTarget {
+  /** Row name in the results table (`local`, `memory`, `s3`, `gcs`, `supabase`, `custom`). */
+  name: string;
+  setup: () => Promise<ConformanceEnvironment>;
+  /**
+   * Checks the test backend cannot make although the provider supports them against the real
+   * service (e.g. s3rver does not verify presigned signatures), each with the reason. They are
+   * skipped visibly, next to capabilities the provider itself lacks.
+   */
+  backendLimitations?: Partial<Record<CapabilityName, string>>;
+  /** Bytes of the large streamed object case. Default 100 MiB. */
+  largeObjectBytes?: number;
+}
