@@ -17,7 +17,11 @@ function join(path: string, property: string, style: NameStyle): string {
 function flatten(errors: ValidationError[], path: string, style: NameStyle, out: string[]): void {
   for (const error of errors) {
     const at = join(path, error.property, style);
-    for (const message of Object.values(error.constraints ?? {})) {
+    for (const [constraint, message] of Object.entries(error.constraints ?? {})) {
+      if (constraint === 'whitelistValidation') {
+        out.push(`${at}: is not a known option`);
+        continue;
+      }
       // class-validator starts messages with the property name; say the full path instead.
       const text = message.startsWith(`${error.property} `) ? message.slice(error.property.length + 1) : message;
       out.push(`${at}: ${text}`);
