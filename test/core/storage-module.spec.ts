@@ -1,0 +1,149 @@
+import { Injectable, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ConfigurationError,
+  InjectStorageProvider,
+  LocalStorageProvider,
+  STORAGE_ENTITIES,
+  STORAGE_MIGRATIONS,
+  StorageModule,
+  StorageProvider,
+  StorageService,
+  loadStorageConfig,
+  type StorageModuleOptions,
+} from '@app/storage';
+import { databaseOptions } from '../../src/database/database-options.js';
+import { DATABASE_KINDS, databaseUrlFor } from '../support/databases.js';
+import { tempDir } from '../support/temp-dir.js';
+
+function typeorm(url: string) {
+  return TypeOrmModule.forRoot({ ...databaseOptions(url), entities: [...STORAGE_ENTITIES], migrations: [...STORAGE_MIGRATIONS] });
+}
+
+async function bootError(url: string, options: StorageModuleOptions): Promise<ConfigurationError> {
+  const moduleRef = Test.createTestingModule({ imports: [typeorm(url), StorageModule.forRoot({ ...options, route: false })] });
+  try {
+    const compiled = await moduleRef.compile();
+    await compiled.close();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError);
+    return error as ConfigurationError;
+  }
+  throw new Error('expected the module to refuse its configuration');
+}
+
+describe('StorageModule', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let sqlite: string;
+  beforeAll(async () => {
+    dir = await tempDir();
+    sqlite = `sqlite:${dir.path}/module.sqlite`;
+  });
+  afterAll(async () => dir?.remove());
+
+  it('forRoot registers each provider under its own token', async () => {
+    @Injectable()
+    class UsesProvider {
+      constructor(@InjectStorageProvider('files') readonly files: StorageProvider) {}
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [typeorm(sqlite), StorageModule.forRoot({ defaultProvider: 'files', providers: { files: { type: 'local', config: { base_path: `${dir.path}/files` } } }, route: false })],
+      providers: [UsesProvider],
+    }).compile();
+    expect(moduleRef.get(UsesProvider).files).toBeInstanceOf(LocalStorageProvider);
+    expect(moduleRef.get(UsesProvider).files.name).toBe('files');
+    await moduleRef.close();
+  });
+
+  it('forRootAsync takes options from a factory, a class or an existing provider', async () => {
+    const options: StorageModuleOptions = { defaultProvider: 'mem', providers: { mem: { type: 'memory' } } };
+    @Injectable()
+    class OptionsFactory {
+      createStorageOptions() {
+        return options;
+      }
+    }
+    @Module({ providers: [OptionsFactory], exports: [OptionsFactory] })
+    class OptionsModule {}
+
+    const variants = [
+      StorageModule.forRootAsync({ useFactory: async () => options, providerNames: ['mem'], route: false }),
+      StorageModule.forRootAsync({ useClass: OptionsFactory, route: false }),
+      StorageModule.forRootAsync({ imports: [OptionsModule], useExisting: OptionsFactory, route: false }),
+    ];
+    for (const storageModule of variants) {
+      const moduleRef = await Test.createTestingModule({ imports: [typeorm(sqlite), storageModule] }).compile();
+      const storage = moduleRef.get(StorageService);
+      const artifact = await storage.storeArtifact({ body: Buffer.from('async'), artifactType: 'text', contentType: 'text/plain' });
+      expect(artifact.provider).toBe('mem');
+      await moduleRef.close();
+    }
+  });
+
+  it('refuses a bad configuration at boot with every problem and its path', async () => {
+    const error = await bootError(sqlite, {
+      defaultProvider: 'a',
+      providers: {
+        a: { type: 'local', config: { base_path: 42 } },
+        b: { type: 'local', config: { base_path: '/tmp/x', surprise: true } },
+        c: { type: 'nope' },
+      },
+    });
+    expect(error.problems).toEqual(
+      expect.arrayContaining([
+        'providers.a.config.base_path: must be a string',
+        'providers.b.config.surprise: is not a known option',
+        expect.stringMatching(/^providers\.c\.type: unknown provider type "nope" \(known: local, memory/),
+      ]),
+    );
+  });
+
+  it('names the package to install when a provider type cannot load its SDK', async () => {
+    const { BUILT_IN_PROVIDER_TYPES } = await import('@app/storage');
+    BUILT_IN_PROVIDER_TYPES['fake-cloud'] = {
+      load: () => import('@example/not-installed-sdk' as string),
+      packages: ['@example/not-installed-sdk'],
+    };
+    try {
+      const error = await bootError(sqlite, { defaultProvider: 'x', providers: { x: { type: 'fake-cloud' } } });
+      expect(error.problems).toEqual([
+        'providers.x.type: the "fake-cloud" provider needs @example/not-installed-sdk; install with: npm install @example/not-installed-sdk',
+      ]);
+    } finally {
+      delete BUILT_IN_PROVIDER_TYPES['fake-cloud'];
+    }
+  });
+
+  it('boots from the shipped storage.yaml', async () => {
+    const options = loadStorageConfig('config/storage.yaml', { STORAGE_LOCAL_PATH: `${dir.path}/yaml-root` });
+    const moduleRef = await Test.createTestingModule({ imports: [typeorm(sqlite), StorageModule.forRoot({ ...options, route: false })] }).compile();
+    const storage = moduleRef.get(StorageService);
+    expect(storage.maxSizeFor('video')).toBe(1024 ** 3);
+    expect(storage.maxSizeFor('image')).toBe(100 * 1024 ** 2);
+    await moduleRef.close();
+  });
+});
+
+describe.each(DATABASE_KINDS)('registry schema on %s', (kind) => {
+  it('comes from migrations and matches the entities exactly (no pending schema change)', async () => {
+    const dir = await tempDir();
+    const database = await databaseUrlFor(kind, dir.path);
+    try {
+      const moduleRef = await Test.createTestingModule({ imports: [typeorm(database.url)] }).compile();
+      const dataSource = moduleRef.get<DataSource>(getDataSourceToken());
+      expect((await dataSource.query('SELECT count(*) AS n FROM migrations'))[0].n).toEqual(kind === 'postgres' ? String(STORAGE_MIGRATIONS.length) : STORAGE_MIGRATIONS.length);
+      const pending = await dataSource.driver.createSchemaBuilder().log();
+      expect(pending.upQueries.map((query) => query.query)).toEqual([]);
+      // And the migrations revert cleanly.
+      for (let i = 0; i < STORAGE_MIGRATIONS.length; i++) await dataSource.undoLastMigration();
+      expect(await dataSource.createQueryRunner().hasTable('storage_artifacts')).toBe(false);
+      await moduleRef.close();
+    } finally {
+      await database.drop();
+      await dir.remove();
+    }
+  });
+});
