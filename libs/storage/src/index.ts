@@ -16,7 +16,7 @@ export { SelfServedConfig, SelfServedProvider } from './providers/self-served.pr
 export { BUILT_IN_PROVIDER_TYPES } from './providers/builtin-types.js';
 export { StorageProviderRegistry } from './providers/storage-provider.registry.js';
 export { assertContentTypeAllowed, contentTypeMatches, parseContentType } from './service/content-type.js';
-export { StorageInstrumentation, type OperationEvent, type StorageOperation } from './service/instrumentation.js';
+export { StorageInstrumentation, operationLogFields, type BreakerState, type OperationEvent, type StorageOperation } from './service/instrumentation.js';
 export { selectProvider } from './service/routing.js';
 export { StorageService } from './service/storage.service.js';
 export * from './service/storage.types.js';

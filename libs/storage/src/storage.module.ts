@@ -6,7 +6,7 @@ import { resolveStorageOptions, type ResolvedStorageOptions, type StorageModuleO
 import { SignedUrlController } from './http/signed-url.controller.js';
 import { StorageProviderRegistry } from './providers/storage-provider.registry.js';
 import { ArtifactRegistry } from './registry/index.js';
-import { StorageInstrumentation } from './service/instrumentation.js';
+import { STORAGE_INSTRUMENTATION_OVERRIDE, StorageInstrumentation } from './service/instrumentation.js';
 import { StorageService } from './service/storage.service.js';
 import {
   STORAGE_CONTENT_INSPECTORS,
@@ -79,7 +79,12 @@ export class StorageModule extends ConfigurableStorageModule {
         useFactory: (...scanners: unknown[]) => scanners,
         inject: scannerTypes,
       },
-      StorageInstrumentation,
+      {
+        // A module such as StorageMetricsModule may supply a subclass (it is global, so visible here).
+        provide: StorageInstrumentation,
+        useFactory: (replacement?: StorageInstrumentation) => replacement ?? new StorageInstrumentation(),
+        inject: [{ token: STORAGE_INSTRUMENTATION_OVERRIDE, optional: true }],
+      },
       StorageService,
       ...names.map<Provider>((name) => ({
         provide: getStorageProviderToken(name),
