@@ -30,4 +30,17 @@ export interface ConformanceTarget {
   backendLimitations?: Partial<Record<CapabilityName, string>>;
   /** Bytes of the large streamed object case. Default 100 MiB. */
   largeObjectBytes?: number;
+  /**
+   * Bytes the backend itself keeps alive in the test process once the large object is stored
+   * (the memory provider holds it by design). Added to the memory bound of the large case.
+   */
+  largeObjectRetainedBytes?: number;
+  /**
+   * Awkward-key kinds the provider or its service cannot store, each with the reason (e.g. a
+   * service whose key alphabet excludes unicode). Skipped visibly like capabilities.
+   */
+  keyLimitations?: Partial<Record<AwkwardKeyKind, string>>;
 }
+
+/** The kinds of awkward but valid keys every provider is asked to round-trip. */
+export type AwkwardKeyKind = 'spaces' | 'unicode' | 'plus' | 'percent' | 'equals' | 'punctuation' | 'long name';

@@ -42,8 +42,6 @@ export function applyContentHeaders(response: Response, headers: ContentHeaders)
   if (headers.lastModified) response.setHeader('Last-Modified', headers.lastModified.toUTCString());
   if (headers.cacheControl) response.setHeader('Cache-Control', headers.cacheControl);
   if (headers.range) response.setHeader('Content-Range', contentRangeHeader(headers.range));
-  if (!passive || headers.filename) {
-    response.setHeader('Content-Disposition', contentDisposition(passive ? 'inline' : 'attachment', headers.filename));
-  }
-  if (!passive && !headers.filename) response.setHeader('Content-Disposition', 'attachment');
+  // A file name asks for a download (the presignDownload contract); executable types always are.
+  if (!passive || headers.filename) response.setHeader('Content-Disposition', contentDisposition('attachment', headers.filename));
 }

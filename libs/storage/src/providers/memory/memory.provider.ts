@@ -23,6 +23,18 @@ export class MemoryProviderConfig extends SelfServedConfig {
   @IsOptional() @IsInt() @Min(0) max_total_bytes?: number;
 }
 
+/** The bytes [start, end) of a chunked object, as views of its chunks. */
+function* sliceChunks(chunks: Buffer[], start: number, end: number): Generator<Buffer> {
+  let offset = 0;
+  for (const chunk of chunks) {
+    if (offset >= end) return;
+    const from = Math.max(start - offset, 0);
+    const to = Math.min(end - offset, chunk.length);
+    if (from < to) yield chunk.subarray(from, to);
+    offset += chunk.length;
+  }
+}
+
 interface StoredObject {
   chunks: Buffer[];
   info: ObjectInfo;
@@ -103,9 +115,9 @@ export class MemoryStorageProvider extends SelfServedProvider<MemoryProviderConf
   async get(key: string, options: GetOptions = {}): Promise<GetResult> {
     const { chunks, info } = this.find(key);
     const range = options.range ? resolveRange(options.range, info.size) : undefined;
-    const data = Buffer.concat(chunks, info.size);
-    const slice = range ? data.subarray(range.start, range.end + 1) : data;
-    return { body: Readable.from([slice], { objectMode: false }), info: { ...info, metadata: { ...info.metadata } }, range };
+    // Views of the stored chunks, never a concatenated copy: a read costs no memory per byte.
+    const body = Readable.from(sliceChunks(chunks, range?.start ?? 0, range ? range.end + 1 : info.size), { objectMode: false });
+    return { body, info: { ...info, metadata: { ...info.metadata } }, range };
   }
 
   async head(key: string): Promise<ObjectInfo> {
@@ -135,7 +147,8 @@ export class MemoryStorageProvider extends SelfServedProvider<MemoryProviderConf
 
   async copy(sourceKey: string, destinationKey: string): Promise<void> {
     const { chunks, info } = this.find(sourceKey);
-    await this.put(destinationKey, Buffer.concat(chunks, info.size), {
+    // Stored chunks are never mutated, so the copy can share them.
+    await this.put(destinationKey, Readable.from(chunks, { objectMode: false }), {
       contentType: info.contentType,
       metadata: info.metadata,
       cacheControl: info.cacheControl,
