@@ -397,7 +397,8 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     } catch (error) {
       throw new ProviderUnavailableError(`Storage root ${this.root} is not writable: ${(error as Error).message}`, { cause: error });
     } finally {
-      await rm(probe, { force: true });
+      // Cleanup must not replace the reason: on a broken root, rm fails too (ENOTDIR, EROFS).
+      await rm(probe, { force: true }).catch(() => undefined);
     }
   }
 }
