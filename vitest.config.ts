@@ -10,6 +10,9 @@ export default defineConfig({
   test: {
     include: ['libs/**/*.spec.ts', 'src/**/*.spec.ts', 'test/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
     setupFiles: ['./test/support/setup.ts'],
+    // The table reporter ends the output with the provider conformance results (passed / failed /
+    // skipped per provider, each skip with its reason). .ci/run names the same reporters.
+    reporters: ['default', './test/conformance/table-reporter.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 120_000,
