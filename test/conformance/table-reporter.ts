@@ -1,10 +1,11 @@
+import type { SerializedError } from 'vitest';
 import type { Reporter, TestCase, TestModule, TestSuite, Vitest } from 'vitest/node';
 
 interface ProviderRow {
   passed: number;
   failed: number;
   skipped: number;
-  /** Cases that did not finish (interrupted run, filtered out). */
+  /** Cases that did not run (filtered out, or an interrupted run). */
   other: number;
   skips: { name: string; reason: string }[];
   failures: string[];
@@ -40,7 +41,7 @@ export default class ConformanceTableReporter implements Reporter {
     this.vitest = vitest;
   }
 
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): void {
     const rows = new Map<string, ProviderRow>();
     const rowOf = (provider: string) => rows.get(provider) ?? rows.set(provider, emptyRow()).get(provider)!;
     const visitSuite = (suite: TestSuite) => {
@@ -51,6 +52,9 @@ export default class ConformanceTableReporter implements Reporter {
     };
     for (const module of testModules) {
       for (const suite of module.children.allSuites()) visitSuite(suite);
+      // A module that failed outside any case (import error, crashed worker) is reported with its providers.
+      const providers = new Set([...module.children.allTests()].map((test) => test.meta().conformance?.provider).filter(Boolean));
+      for (const provider of providers) for (const error of module.errors()) rowOf(provider!).setupErrors.push(error.message);
       for (const test of module.children.allTests()) {
         const provider = test.meta().conformance?.provider;
         if (!provider) continue;
@@ -60,17 +64,18 @@ export default class ConformanceTableReporter implements Reporter {
         else if (result.state === 'failed') {
           row.failed++;
           row.failures.push(`${caseName(test)}: ${result.errors[0]?.message.split('\n')[0] ?? 'failed'}`);
-        } else if (result.state === 'skipped') {
+        } else if (result.state === 'skipped' && result.note) {
+          // The suite skips only through ctx.skip(reason); a skip without a note was filtered out (-t, .only).
           row.skipped++;
-          row.skips.push({ name: caseName(test), reason: result.note ?? `skipped (${test.options.mode})` });
+          row.skips.push({ name: caseName(test), reason: result.note });
         } else row.other++;
       }
     }
     if (rows.size === 0) return;
-    this.print(rows);
+    this.print(rows, unhandledErrors.length);
   }
 
-  private print(rows: Map<string, ProviderRow>): void {
+  private print(rows: Map<string, ProviderRow>, unhandled: number): void {
     const lines: string[] = [];
     const names = [...rows.keys()].sort();
     const width = Math.max(8, ...names.map((name) => name.length));
@@ -96,6 +101,7 @@ export default class ConformanceTableReporter implements Reporter {
         for (const skip of row.skips) lines.push(`   - ${skip.name}`, `       ${skip.reason}`);
       }
     }
+    if (unhandled) lines.push('', ` ${unhandled} unhandled error(s) outside the cases (shown above) may explain cases that did not run`);
     lines.push('');
     const text = lines.join('\n');
     if (this.vitest) this.vitest.logger.log(text);

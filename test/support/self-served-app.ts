@@ -51,7 +51,12 @@ export async function startSelfServedApp(options: SelfServedAppOptions): Promise
   class SelfServedTestModule {}
 
   // The signed-URL route streams raw bodies: no body parser may drain them first.
-  const app = await NestFactory.create<NestExpressApplication>(SelfServedTestModule, { bodyParser: false, logger: ['error'] });
+  // abortOnError off: a boot failure rejects (and fails the suite's setup) instead of killing the worker.
+  const app = await NestFactory.create<NestExpressApplication>(SelfServedTestModule, {
+    bodyParser: false,
+    logger: ['error'],
+    abortOnError: false,
+  });
   app.useGlobalFilters(new StorageExceptionFilter());
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
