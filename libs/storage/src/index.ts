@@ -1,5 +1,6 @@
 export * from './config/index.js';
 export * from './contract/index.js';
+export * from './encryption/index.js';
 export * from './errors/index.js';
 export * from './hooks/index.js';
 export * from './keys/index.js';

@@ -20,6 +20,7 @@ export type StorageErrorCode =
   | 'E_PROVIDER_UNAVAILABLE'
   | 'E_INSUFFICIENT_STORAGE'
   | 'E_CORRUPTION'
+  | 'E_KEY_UNAVAILABLE'
   | 'E_CONFIGURATION'
   | 'E_UNSUPPORTED'
   | 'E_TIMEOUT'
@@ -159,6 +160,12 @@ export class InsufficientStorageError extends StorageError {
 /** Stored bytes do not match their record (size or sha256): never served silently. */
 export class CorruptionError extends StorageError {
   override readonly code = 'E_CORRUPTION';
+  override readonly status = 500;
+}
+
+/** An encrypted object names a master key that is not configured (or is configured with other bytes). */
+export class EncryptionKeyUnavailableError extends StorageError {
+  override readonly code = 'E_KEY_UNAVAILABLE';
   override readonly status = 500;
 }
 

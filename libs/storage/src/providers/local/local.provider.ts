@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { constants as fsConstants, createReadStream, type Stats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, readFile, realpath, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { type FileHandle, link, lstat, mkdir, open, readdir, readFile, realpath, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
-import { IsNotEmpty, IsOptional, IsString } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsNotEmpty, IsOptional, IsString, ValidateNested } from 'class-validator';
 import type {
   BodySource,
   GetOptions,
@@ -18,8 +20,12 @@ import type {
   PutResult,
 } from '../../contract/index.js';
 import { StorageProviderType } from '../../contract/index.js';
+import { EnvelopeEncryption, LocalEncryptionConfig, type StoredEnvelope } from '../../encryption/index.js';
 import {
   AlreadyExistsError,
+  ConfigurationError,
+  CorruptionError,
+  EncryptionKeyUnavailableError,
   InsufficientStorageError,
   InvalidKeyError,
   ObjectNotFoundError,
@@ -34,6 +40,8 @@ export class LocalProviderConfig extends SelfServedConfig {
   @IsString() @IsNotEmpty() base_path!: string;
   /** Base of public URLs for objects served by a web server or CDN (optional). */
   @IsOptional() @IsString() @IsNotEmpty() public_url_base?: string;
+  /** Envelope encryption at rest of new objects (docs/encryption.md). */
+  @IsOptional() @ValidateNested() @Type(() => LocalEncryptionConfig) encryption?: LocalEncryptionConfig;
 }
 
 /** Internal folder under the root: temp files and metadata sidecars. Keys may not enter it. */
@@ -47,6 +55,8 @@ interface Sidecar {
   /** Inode of the data file this sidecar describes (kept across rename). */
   ino: number;
   etag: string;
+  /** Present when the data file is encrypted: the wrapped data key (`size` is then the file's size). */
+  encryption?: StoredEnvelope;
 }
 
 function errno(error: unknown): string | undefined {
@@ -79,6 +89,8 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
   };
 
   private root!: string;
+  /** Set when `encryption` is configured: new objects are sealed, old ones still open. */
+  private encryption?: EnvelopeEncryption;
 
   override async initialize(context: ProviderContext<LocalProviderConfig>): Promise<void> {
     await super.initialize(context);
@@ -87,6 +99,9 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     await mkdir(this.internal('tmp'), { recursive: true });
     await mkdir(this.internal('meta'), { recursive: true });
     if (context.config.public_url_base) this.capabilities.publicUrl = true;
+    if (context.config.encryption) {
+      this.encryption = EnvelopeEncryption.fromConfig(context.config.encryption, `providers.${context.name}.config.encryption`);
+    }
   }
 
   private internal(...parts: string[]): string {
@@ -158,12 +173,13 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
   async put(key: string, body: BodySource, options: PutOptions): Promise<PutResult> {
     const target = this.pathOf(key);
     const tmp = this.internal('tmp', randomUUID());
+    const sealing = this.encryption?.seal();
     let tmpStat: Stats;
     try {
       await this.ensureParent(target);
       const handle = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
       try {
-        for await (const chunk of toReadable(body)) {
+        for await (const chunk of sealing ? sealing.encrypt(toReadable(body)) : toReadable(body)) {
           options.signal?.throwIfAborted();
           await handle.write(chunk as Uint8Array);
         }
@@ -181,6 +197,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
         size: tmpStat.size,
         ino: tmpStat.ino,
         etag,
+        encryption: sealing?.envelope,
       };
       if (options.ifNotExists) {
         // link() fails if the target exists: an atomic create-only claim.
@@ -196,7 +213,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
         await this.writeSidecar(key, sidecar);
         await rename(tmp, target);
       }
-      return { key, size: tmpStat.size, etag };
+      return { key, size: sealing ? sealing.plaintextBytes : tmpStat.size, etag };
     } catch (error) {
       throw this.mapWriteError(error);
     } finally {
@@ -249,8 +266,13 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
       }
       const sidecar = await this.readSidecar(key);
       if ((sidecar && sidecar.ino === fileStat.ino && sidecar.size === fileStat.size) || attempt >= 20) {
-        const info = this.infoOf(key, fileStat, sidecar?.ino === fileStat.ino ? sidecar : undefined);
-        return { handle, info };
+        const matched = sidecar?.ino === fileStat.ino ? sidecar : undefined;
+        try {
+          return { handle, info: this.infoOf(key, fileStat, matched), sidecar: matched, fileSize: fileStat.size };
+        } catch (error) {
+          await handle.close();
+          throw error;
+        }
       }
       await handle.close();
       await sleep(5);
@@ -260,7 +282,8 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
   private infoOf(key: string, fileStat: Stats, sidecar: Sidecar | undefined): ObjectInfo {
     return {
       key,
-      size: fileStat.size,
+      // An encrypted file's size gives its plaintext size exactly (fixed frame layout).
+      size: sidecar?.encryption ? EnvelopeEncryption.plaintextSize(fileStat.size, sidecar.encryption) : fileStat.size,
       contentType: sidecar?.contentType ?? 'application/octet-stream',
       metadata: sidecar?.metadata ?? {},
       cacheControl: sidecar?.cacheControl,
@@ -270,9 +293,13 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
   }
 
   async get(key: string, options: GetOptions = {}): Promise<GetResult> {
-    const { handle, info } = await this.openConsistent(key);
+    const { handle, info, sidecar, fileSize } = await this.openConsistent(key);
     try {
       const range = options.range ? resolveRange(options.range, info.size) : undefined;
+      if (sidecar?.encryption || this.encryption) {
+        const decrypted = await this.openSealed(handle, key, fileSize, sidecar?.encryption, range, options.signal);
+        if (decrypted) return { body: decrypted, info, range };
+      }
       const body = createReadStream('', {
         fd: handle,
         start: range?.start,
@@ -287,10 +314,68 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     }
   }
 
+  /** The decrypting stream of an encrypted object; undefined for a plaintext one (stored before encryption was enabled). */
+  private async openSealed(
+    handle: FileHandle,
+    key: string,
+    fileSize: number,
+    envelope: StoredEnvelope | undefined,
+    range: { start: number; end: number } | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Readable | undefined> {
+    if (!envelope) {
+      // An encrypted file whose envelope was lost must fail, not be served as if it were plaintext.
+      const head = Buffer.alloc(EnvelopeEncryption.MAGIC_BYTES);
+      const { bytesRead } = await handle.read(head, 0, head.length, 0);
+      if (EnvelopeEncryption.looksEncrypted(head.subarray(0, bytesRead))) throw new CorruptionError(`Encrypted object ${JSON.stringify(key)} has no key envelope`);
+      return undefined;
+    }
+    if (!this.encryption) {
+      throw new EncryptionKeyUnavailableError(
+        `Object ${JSON.stringify(key)} is encrypted (master key "${envelope.keyId}") but providers.${this.name}.config.encryption is not configured`,
+      );
+    }
+    return this.encryption.open(handle, fileSize, envelope, key, range, signal);
+  }
+
   async head(key: string): Promise<ObjectInfo> {
     const { handle, info } = await this.openConsistent(key);
     await handle.close();
     return info;
+  }
+
+  /**
+   * Re-wraps the data key of every encrypted object (under `prefix`) with the active master key.
+   * Only metadata sidecars are rewritten, never the data: run after adding a new active key, then
+   * retire the old one once `rewrapped` reaches zero on a second run.
+   */
+  async rewrapKeys(options: { prefix?: string } = {}): Promise<Record<'rewrapped' | 'current' | 'plaintext', number>> {
+    const counts = { rewrapped: 0, current: 0, plaintext: 0 };
+    let cursor: string | undefined;
+    do {
+      const page = await this.list({ prefix: options.prefix, cursor, limit: 1000 });
+      for (const item of page.items) counts[await this.rewrapKey(item.key)]++;
+      cursor = page.cursor;
+    } while (cursor);
+    return counts;
+  }
+
+  /** Re-wraps one object's data key with the active master key (its sidecar only). */
+  async rewrapKey(key: string): Promise<'rewrapped' | 'current' | 'plaintext'> {
+    if (!this.encryption) throw new ConfigurationError(`providers.${this.name}.config.encryption is not configured: nothing to re-wrap with`);
+    const { handle, sidecar } = await this.openConsistent(key);
+    try {
+      if (!sidecar?.encryption) return 'plaintext';
+      const envelope = await this.encryption.rewrap(handle, sidecar.encryption, key);
+      if (!envelope) return 'current';
+      // An overwrite meanwhile already used the active key; never put an old envelope back on it.
+      const latest = await this.readSidecar(key);
+      if (latest?.ino !== sidecar.ino || latest.etag !== sidecar.etag) return 'current';
+      await this.writeSidecar(key, { ...sidecar, encryption: envelope });
+      return 'rewrapped';
+    } finally {
+      await handle.close();
+    }
   }
 
   async delete(key: string): Promise<void> {
