@@ -7,6 +7,8 @@ import { ArtifactsController } from './artifacts/artifacts.controller.js';
 import { UploadsController } from './artifacts/uploads.controller.js';
 import { JwtArtifactAuthorizer } from './auth/jwt-artifact.authorizer.js';
 import { databaseOptions } from './database/database-options.js';
+import { ServerHealthModule } from './health/health.module.js';
+import { ServerMetricsModule } from './metrics/metrics.module.js';
 import type { ServerSettings } from './settings.js';
 
 export interface AppModuleOptions {
@@ -25,6 +27,8 @@ export class AppModule implements NestModule {
         TypeOrmModule.forRoot(databaseOptions(settings.databaseUrl)),
         JwtModule.register({ secret: settings.jwtSecret, signOptions: { algorithm: 'HS256' }, verifyOptions: { algorithms: ['HS256'] } }),
         StorageModule.forRoot(storage ?? loadStorageConfig(settings.storageConfig)),
+        ServerHealthModule.register(settings),
+        ServerMetricsModule.register(settings),
       ],
       controllers: [ArtifactsController, UploadsController],
       providers: [{ provide: ArtifactAuthorizer, useClass: JwtArtifactAuthorizer }],

@@ -1,10 +1,47 @@
-import { Logger } from '@nestjs/common';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { StorageExceptionFilter, type StorageModuleOptions } from '@app/storage';
 import { AppModule } from './app.module.js';
 import { setPublicUrl } from './public-url.js';
-import type { ServerSettings } from './settings.js';
+import { LOG_LEVELS, type ServerSettings } from './settings.js';
+
+/**
+ * Keys masked (at any depth) in structured log params. Storage log lines carry none of these;
+ * this catches a future log call that passes a config or request object by mistake.
+ */
+export const REDACTED_LOG_KEYS = [
+  'authorization',
+  'cookie',
+  'password',
+  'secret',
+  'token',
+  'signature',
+  'signing_secret',
+  'signingSecret',
+  'signing_keys',
+  'jwtSecret',
+  'secretAccessKey',
+  'accessToken',
+  'refreshToken',
+  'apiKey',
+  'private_key',
+  'privateKey',
+  'credentials',
+];
+
+/** The server's logger: Nest's ConsoleLogger, as JSON lines when LOG_FORMAT=json. */
+export function createLogger(settings: ServerSettings, levels?: CreateServerOptions['logger']): ConsoleLogger | false {
+  if (levels === false) return false;
+  const json = settings.logFormat === 'json';
+  return new ConsoleLogger({
+    logLevels: levels ?? LOG_LEVELS.slice(LOG_LEVELS.indexOf(settings.logLevel)),
+    json,
+    // JSON: structured fields (operation, provider, artifactId...) become top-level properties.
+    flattenParams: json,
+    redact: REDACTED_LOG_KEYS,
+  });
+}
 
 export interface CreateServerOptions {
   settings: ServerSettings;
@@ -18,7 +55,7 @@ export async function createServer({ settings, storage, logger }: CreateServerOp
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register({ settings, storage }), {
     // Upload routes stream the raw body; JSON parsing is added per route in AppModule.
     bodyParser: false,
-    logger: logger ?? ['log', 'error', 'warn'],
+    logger: createLogger(settings, logger),
   });
   app.useGlobalFilters(new StorageExceptionFilter());
   app.disable('x-powered-by');

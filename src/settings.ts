@@ -17,6 +17,26 @@ export interface ServerSettings {
   publicUrl?: string;
   /** CORS_ORIGINS: comma-separated origins allowed to call the API from browsers. */
   corsOrigins: string[];
+  /** LOG_FORMAT: `text` (default) or `json` (one JSON object per line). */
+  logFormat: 'text' | 'json';
+  /** LOG_LEVEL: the least severe level printed: `verbose`, `debug`, `log` (default), `warn`, `error`, `fatal`. */
+  logLevel: LogLevel;
+  /** HEALTH_TIMEOUT_MS: longest a readiness check (provider ping, database query) may take. Default 3000. */
+  healthTimeoutMs: number;
+  /** SHUTDOWN_GRACE_MS: on SIGTERM, readiness answers 503 this long before the server closes. Default 0. */
+  shutdownGraceMs: number;
+  /** METRICS_STORED_REFRESH_SECONDS: age after which a scrape recomputes the stored-bytes gauges. Default 60. */
+  storedBytesRefreshSeconds: number;
+}
+
+export type LogLevel = 'verbose' | 'debug' | 'log' | 'warn' | 'error' | 'fatal';
+
+/** Most verbose first: a level prints itself and everything after it. */
+export const LOG_LEVELS: readonly LogLevel[] = ['verbose', 'debug', 'log', 'warn', 'error', 'fatal'];
+
+function wholeNumber(value: string | undefined, fallback: number): number {
+  const parsed = Number(value ?? fallback);
+  return Number.isSafeInteger(parsed) && parsed >= 0 ? parsed : fallback;
 }
 
 export function loadSettings(env: Record<string, string | undefined> = process.env): ServerSettings {
@@ -30,5 +50,10 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     devSecret: !secret,
     publicUrl: env.PUBLIC_URL || undefined,
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
+    logFormat: env.LOG_FORMAT?.trim().toLowerCase() === 'json' ? 'json' : 'text',
+    logLevel: LOG_LEVELS.find((level) => level === env.LOG_LEVEL?.trim().toLowerCase()) ?? 'log',
+    healthTimeoutMs: wholeNumber(env.HEALTH_TIMEOUT_MS, 3000),
+    shutdownGraceMs: wholeNumber(env.SHUTDOWN_GRACE_MS, 0),
+    storedBytesRefreshSeconds: wholeNumber(env.METRICS_STORED_REFRESH_SECONDS, 60),
   };
 }

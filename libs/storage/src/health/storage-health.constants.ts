@@ -1,0 +1,2 @@
+/** Resolved StorageHealthOptions. */
+export const STORAGE_HEALTH_OPTIONS = Symbol('BOARDS_STORAGE_HEALTH_OPTIONS');
