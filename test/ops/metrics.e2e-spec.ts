@@ -1,0 +1,132 @@
+import { rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { CircuitState } from 'cockatiel';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StorageInstrumentation } from '@app/storage';
+import { StorageMetrics } from '@app/storage/metrics';
+import { startTestServer, type TestServer } from '../support/server.js';
+import { bearer } from '../support/tokens.js';
+import { scrape, valueOf, type Sample } from './metrics-support.js';
+
+const editor = bearer({ sub: 'alice', tenant: 't1', boards: { b1: 'editor' } });
+
+/** Counters move after real operations through the HTTP API of the reference server. */
+describe('GET /metrics', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ env: { METRICS_STORED_REFRESH_SECONDS: '0' } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const ops = (samples: Sample[], operation: string, outcome: string) =>
+    valueOf(samples, 'boards_storage_operations_total', { provider: 'local', operation, outcome });
+
+  async function upload(body: string | Buffer | ReadableStream, type = 'text', contentType = 'text/plain') {
+    return fetch(`${server.url}/artifacts?type=${type}&boardId=b1`, {
+      method: 'POST',
+      headers: { ...editor, 'content-type': contentType },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+  }
+
+  it('serves the Prometheus text format with storage and process metrics', async () => {
+    const { contentType, text } = await scrape(server.url);
+    expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    for (const name of [
+      'boards_storage_operations_total',
+      'boards_storage_operation_duration_seconds',
+      'boards_storage_bytes_in_total',
+      'boards_storage_bytes_out_total',
+      'boards_storage_errors_total',
+      'boards_storage_stored_bytes',
+      'boards_storage_stored_artifacts',
+      'boards_storage_circuit_breaker_state',
+      'process_cpu_user_seconds_total',
+    ]) {
+      expect(text).toContain(`# TYPE ${name} `);
+    }
+  });
+
+  it('counts uploads, reads and signed URL issuance with their bytes and latency', async () => {
+    const before = (await scrape(server.url)).samples;
+    const created = await upload('hello metrics');
+    expect(created.status).toBe(201);
+    const { id } = await created.json();
+    const read = await fetch(`${server.url}/artifacts/${id}/content`, { headers: editor });
+    expect(await read.text()).toBe('hello metrics');
+    const part = await fetch(`${server.url}/artifacts/${id}/content`, { headers: { ...editor, range: 'bytes=0-4' } });
+    expect(await part.text()).toBe('hello');
+    expect((await fetch(`${server.url}/artifacts/${id}/download-url`, { headers: editor })).status).toBe(200);
+
+    const after = (await scrape(server.url)).samples;
+    expect(ops(after, 'store', 'success') - ops(before, 'store', 'success')).toBe(1);
+    expect(ops(after, 'read', 'success') - ops(before, 'read', 'success')).toBe(2);
+    expect(ops(after, 'presign_download', 'success') - ops(before, 'presign_download', 'success')).toBe(1);
+    const bytesIn = (s: Sample[]) => valueOf(s, 'boards_storage_bytes_in_total', { provider: 'local' });
+    const bytesOut = (s: Sample[]) => valueOf(s, 'boards_storage_bytes_out_total', { provider: 'local' });
+    expect(bytesIn(after) - bytesIn(before)).toBe(13);
+    expect(bytesOut(after) - bytesOut(before)).toBe(13 + 5);
+    const stores = (s: Sample[]) =>
+      valueOf(s, 'boards_storage_operation_duration_seconds_count', { provider: 'local', operation: 'store', outcome: 'success' });
+    expect(stores(after) - stores(before)).toBe(1);
+    const slowest = valueOf(after, 'boards_storage_operation_duration_seconds_bucket', {
+      provider: 'local',
+      operation: 'store',
+      outcome: 'success',
+      le: '+Inf',
+    });
+    expect(slowest).toBe(stores(after));
+  });
+
+  it('counts failures by error code', async () => {
+    const before = (await scrape(server.url)).samples;
+    // Bytes gone from under their record: the read fails at the provider.
+    const { id, storageKey } = await (await upload('soon missing')).json();
+    await rm(`${server.storageRoot}/${storageKey}`);
+    expect((await fetch(`${server.url}/artifacts/${id}/content`, { headers: editor })).status).toBe(404);
+    // A streamed body (no declared length) over the 10 MB limit: refused while storing.
+    const big = Readable.toWeb(Readable.from([Buffer.alloc(6 * 1024 * 1024), Buffer.alloc(6 * 1024 * 1024)])) as ReadableStream;
+    expect((await upload(big, 'binary', 'application/octet-stream')).status).toBe(413);
+
+    const after = (await scrape(server.url)).samples;
+    const errors = (s: Sample[], operation: string, code: string) => valueOf(s, 'boards_storage_errors_total', { provider: 'local', operation, code });
+    expect(errors(after, 'read', 'E_NOT_FOUND') - errors(before, 'read', 'E_NOT_FOUND')).toBe(1);
+    expect(errors(after, 'store', 'E_TOO_LARGE') - errors(before, 'store', 'E_TOO_LARGE')).toBe(1);
+    expect(ops(after, 'read', 'error') - ops(before, 'read', 'error')).toBe(1);
+    expect(ops(after, 'store', 'error') - ops(before, 'store', 'error')).toBe(1);
+  });
+
+  it('reports the bytes stored per provider and artifact type from the registry', async () => {
+    const before = (await scrape(server.url)).samples;
+    const stored = (s: Sample[], name: string) => valueOf(s, name, { provider: 'local', artifact_type: 'image' });
+    expect((await upload(Buffer.alloc(1000, 1), 'image', 'application/octet-stream')).status).toBe(201);
+    expect((await upload(Buffer.alloc(24, 2), 'image', 'application/octet-stream')).status).toBe(201);
+    const afterUploads = (await scrape(server.url)).samples;
+    expect(stored(afterUploads, 'boards_storage_stored_bytes') - stored(before, 'boards_storage_stored_bytes')).toBe(1024);
+    expect(stored(afterUploads, 'boards_storage_stored_artifacts') - stored(before, 'boards_storage_stored_artifacts')).toBe(2);
+
+    // Deleted artifacts stop counting.
+    const { id } = await (await upload(Buffer.alloc(100, 3), 'image', 'application/octet-stream')).json();
+    expect((await fetch(`${server.url}/artifacts/${id}`, { method: 'DELETE', headers: editor })).status).toBe(204);
+    const afterDelete = (await scrape(server.url)).samples;
+    expect(stored(afterDelete, 'boards_storage_stored_bytes')).toBe(stored(afterUploads, 'boards_storage_stored_bytes'));
+  });
+
+  it('exposes circuit breaker state set through StorageMetrics or the instrumentation hook', async () => {
+    const state = (s: Sample[], provider: string, name: string) => valueOf(s, 'boards_storage_circuit_breaker_state', { provider, state: name });
+    server.app.get(StorageMetrics).setBreakerState('local', CircuitState.Open);
+    let samples = (await scrape(server.url)).samples;
+    expect([state(samples, 'local', 'open'), state(samples, 'local', 'closed'), state(samples, 'local', 'half_open')]).toEqual([1, 0, 0]);
+
+    // The hook every StorageService shares: with the metrics module loaded, it is the metrics subclass.
+    server.app.get(StorageInstrumentation).breakerStateChanged('local', 'half_open');
+    samples = (await scrape(server.url)).samples;
+    expect([state(samples, 'local', 'open'), state(samples, 'local', 'half_open')]).toEqual([0, 1]);
+    server.app.get(StorageInstrumentation).breakerStateChanged('local', 'closed');
+    samples = (await scrape(server.url)).samples;
+    expect(state(samples, 'local', 'closed')).toBe(1);
+  });
+});
