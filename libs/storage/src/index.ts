@@ -4,6 +4,7 @@ export * from './encryption/index.js';
 export * from './errors/index.js';
 export * from './hooks/index.js';
 export * from './keys/index.js';
+export * from './security/index.js';
 export * from './registry/index.js';
 export * from './signing/index.js';
 export * from './streams/index.js';

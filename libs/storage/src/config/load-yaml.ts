@@ -61,7 +61,7 @@ export function fromYamlShape(document: Record<string, unknown>): StorageModuleO
       return camel;
     });
   }
-  for (const key of ['cleanup', 'signedUrls', 'retry']) {
+  for (const key of ['cleanup', 'signedUrls', 'retry', 'contentValidation']) {
     if (top[key]) top[key] = camelKeys(top[key]);
   }
   return top as unknown as StorageModuleOptions;

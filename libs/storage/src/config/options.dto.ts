@@ -63,6 +63,16 @@ export class RetryDto {
   @IsOptional() @IsInt() @Min(0) maxDelayMs?: number;
 }
 
+export class ContentValidationDto {
+  @IsOptional() @IsBoolean() sniff?: boolean;
+  @IsOptional() @IsBoolean() blockExecutables?: boolean;
+  @IsOptional() @IsBoolean() utf8Text?: boolean;
+  @IsOptional() @IsBoolean() json?: boolean;
+  @IsOptional() @IsBoolean() safetensors?: boolean;
+  @IsOptional() @IsSize() maxSafetensorsHeader?: number | string;
+  @IsOptional() @IsBoolean() allowPickle?: boolean;
+}
+
 export class ProviderDefinitionDto {
   @IsString() @IsNotEmpty() type!: string;
   @IsOptional() @IsObject() config?: Record<string, unknown>;
@@ -82,4 +92,5 @@ export class StorageOptionsDto {
   @IsOptional() @ValidateNested() @Type(() => SignedUrlsDto) signedUrls?: SignedUrlsDto;
   @IsOptional() @ValidateNested() @Type(() => RetryDto) retry?: RetryDto;
   @IsOptional() @IsBoolean() verifyOnRead?: boolean;
+  @IsOptional() @ValidateNested() @Type(() => ContentValidationDto) contentValidation?: ContentValidationDto;
 }

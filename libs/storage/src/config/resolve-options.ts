@@ -30,7 +30,22 @@ export interface ResolvedStorageOptions {
   signedUrls: { expiresInSeconds: number };
   retry: Required<RetryOptions>;
   verifyOnRead: boolean;
+  contentValidation: ResolvedContentValidation;
 }
+
+export interface ResolvedContentValidation {
+  sniff: boolean;
+  blockExecutables: boolean;
+  utf8Text: boolean;
+  json: boolean;
+  safetensors: boolean;
+  /** Bytes. */
+  maxSafetensorsHeader: number;
+  allowPickle: boolean;
+}
+
+/** The safetensors format's own bound on its header (100 MB). */
+export const SAFETENSORS_MAX_HEADER = 100_000_000;
 
 const PROVIDER_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
@@ -79,6 +94,10 @@ export function resolveStorageOptions(
     if (parsed === undefined) problems.push(`${style('maxFileSizeByType')}.${type}: must be a size such as "2GB"`);
     else maxFileSizeByType[type] = parsed;
   }
+  const headerLimit = parseSize(value?.contentValidation?.maxSafetensorsHeader);
+  if (headerLimit !== undefined && (headerLimit < 1024 || headerLimit > SAFETENSORS_MAX_HEADER)) {
+    problems.push(`${style('contentValidation')}.${style('maxSafetensorsHeader')}: must be between 1KB and 100MB (the format's own bound)`);
+  }
   if (problems.length) throw new ConfigurationError(`Invalid ${source}:`, problems);
 
   const cleanup = value.cleanup ?? {};
@@ -111,5 +130,14 @@ export function resolveStorageOptions(
       maxDelayMs: retry.maxDelayMs ?? 5000,
     },
     verifyOnRead: value.verifyOnRead ?? false,
+    contentValidation: {
+      sniff: value.contentValidation?.sniff ?? true,
+      blockExecutables: value.contentValidation?.blockExecutables ?? true,
+      utf8Text: value.contentValidation?.utf8Text ?? true,
+      json: value.contentValidation?.json ?? true,
+      safetensors: value.contentValidation?.safetensors ?? true,
+      maxSafetensorsHeader: parseSize(value.contentValidation?.maxSafetensorsHeader) ?? SAFETENSORS_MAX_HEADER,
+      allowPickle: value.contentValidation?.allowPickle ?? false,
+    },
   };
 }

@@ -57,6 +57,27 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
+/**
+ * Checks of uploaded bytes against what the client declared (YAML `content_validation`). Read by
+ * the content inspectors (`CONTENT_VALIDATION_INSPECTORS`); without them registered, no effect.
+ */
+export interface ContentValidationOptions {
+  /** Sniff the first bytes (file-type) and refuse a body that is not what its type says. Default true. */
+  sniff?: boolean;
+  /** Refuse native executables (ELF, PE, Mach-O, Java class) whatever the declared type, and scripts under non-text types. Default true. */
+  blockExecutables?: boolean;
+  /** `text/*` bodies must be valid UTF-8. Default true. */
+  utf8Text?: boolean;
+  /** `application/json` (and `+json`) bodies must be one valid JSON document. Default true. */
+  json?: boolean;
+  /** Validate the header of safetensors bodies (declared by file name or sniffed). Default true. */
+  safetensors?: boolean;
+  /** Largest safetensors JSON header accepted (held in memory while checked). Default 100MB, the format's own bound. */
+  maxSafetensorsHeader?: SizeValue;
+  /** Accept pickle-based formats (raw pickles, zip-wrapped PyTorch checkpoints). Default false: loading them runs code. */
+  allowPickle?: boolean;
+}
+
 /** The options of StorageModule.forRoot, the code form of `storage.yaml`. */
 export interface StorageModuleOptions {
   defaultProvider: string;
@@ -73,6 +94,8 @@ export interface StorageModuleOptions {
   retry?: RetryOptions;
   /** Verify size and SHA-256 against the record while serving reads. Default false. */
   verifyOnRead?: boolean;
+  /** Content validation settings (see ContentValidationOptions). */
+  contentValidation?: ContentValidationOptions;
 }
 
 export const DEFAULT_ALLOWED_CONTENT_TYPES: readonly string[] = [

@@ -10,6 +10,7 @@ export type StorageErrorCode =
   | 'E_TOO_LARGE'
   | 'E_CONTENT_TYPE_NOT_ALLOWED'
   | 'E_CONTENT_MISMATCH'
+  | 'E_CONTENT_REJECTED'
   | 'E_INCOMPLETE_BODY'
   | 'E_CHECKSUM_MISMATCH'
   | 'E_RANGE_NOT_SATISFIABLE'
@@ -17,6 +18,7 @@ export type StorageErrorCode =
   | 'E_URL_EXPIRED'
   | 'E_UNAUTHENTICATED'
   | 'E_ACCESS_DENIED'
+  | 'E_RATE_LIMITED'
   | 'E_PROVIDER_UNAVAILABLE'
   | 'E_INSUFFICIENT_STORAGE'
   | 'E_CORRUPTION'
@@ -94,6 +96,15 @@ export class ContentMismatchError extends StorageError {
   override readonly status = 415;
 }
 
+/**
+ * A content scanner refused the bytes (malware, policy): the type was fine, the content is not
+ * acceptable. 422, so clients can tell it from a declared-type mismatch (415).
+ */
+export class ContentRejectedError extends StorageError {
+  override readonly code = 'E_CONTENT_REJECTED';
+  override readonly status = 422;
+}
+
 /** The body ended before its declared length, or carried more than it declared. */
 export class IncompleteBodyError extends StorageError {
   override readonly code = 'E_INCOMPLETE_BODY';
@@ -134,6 +145,20 @@ export class UnauthenticatedError extends StorageError {
 export class AccessDeniedError extends StorageError {
   override readonly code = 'E_ACCESS_DENIED';
   override readonly status = 403;
+}
+
+/** Too many requests from one client in the configured window (rate limiting). */
+export class RateLimitedError extends StorageError {
+  override readonly code = 'E_RATE_LIMITED';
+  override readonly status = 429;
+  constructor(
+    message: string,
+    /** Seconds until the client may try again. */
+    readonly retryAfterSeconds?: number,
+    options?: StorageErrorOptions,
+  ) {
+    super(message, { ...options, details: { ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }), ...options?.details } });
+  }
 }
 
 export class ProviderUnavailableError extends StorageError {
