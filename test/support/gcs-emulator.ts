@@ -23,7 +23,8 @@ import { pipeline } from 'node:stream';
  *   listing without the prefix the SDK uses;
  * - records every request, so tests can check what a client sent where the emulator does not
  *   enforce it (preconditions, KMS key, signed headers);
- * - lets a test answer chosen requests itself (fault injection: 412, 503, 403...).
+ * - lets a test answer chosen requests itself (fault injection: 412, 503, 403...);
+ * - applies a signed GET's `response-content-disposition`/`response-content-type`, as GCS does.
  */
 export interface RecordedRequest {
   method: string;
@@ -130,6 +131,22 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
+/**
+ * Cloud Storage serves a signed GET with the `response-content-disposition` and
+ * `response-content-type` its URL carries; the emulator ignores both. The proxy applies them the
+ * way GCS does, so a test can check the value the provider signed (a download's file name).
+ */
+function signedResponseOverrides(request: RecordedRequest, status: number | undefined): Record<string, string> {
+  const query = request.url.searchParams;
+  if (request.method !== 'GET' || !query.has('X-Goog-Signature') || (status !== 200 && status !== 206)) return {};
+  const overrides: Record<string, string> = {};
+  const disposition = query.get('response-content-disposition');
+  const type = query.get('response-content-type');
+  if (disposition) overrides['content-disposition'] = disposition;
+  if (type) overrides['content-type'] = type;
+  return overrides;
+}
+
 /** Starts an emulator and its proxy on free ports. */
 export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promise<GcsEmulator> {
   const projectId = options.projectId ?? 'boards-test';
@@ -178,7 +195,7 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
     const upstream = httpRequest(
       { host: '127.0.0.1', port: emulatorPort, method: req.method, path, headers: req.headers, agent },
       (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        res.writeHead(answer.statusCode ?? 502, { ...answer.headers, ...signedResponseOverrides(recorded, answer.statusCode) });
         pipeline(answer, res, () => {});
       },
     );

@@ -15,6 +15,8 @@ export { StorageExceptionFilter, toErrorBody, type ErrorBody } from './http/stor
 export { LocalProviderConfig, LocalStorageProvider } from './providers/local/local.provider.js';
 export { MemoryProviderConfig, MemoryStorageProvider } from './providers/memory/memory.provider.js';
 export { SelfServedConfig, SelfServedProvider } from './providers/self-served.provider.js';
+// The config class only: the provider itself loads @google-cloud/storage, so it is loaded on demand.
+export { GcsProviderConfig } from './providers/gcs/gcs.config.js';
 export { BUILT_IN_PROVIDER_TYPES } from './providers/builtin-types.js';
 export { StorageProviderRegistry } from './providers/storage-provider.registry.js';
 export { assertContentTypeAllowed, contentTypeMatches, parseContentType } from './service/content-type.js';

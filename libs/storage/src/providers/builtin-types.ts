@@ -20,4 +20,8 @@ export const BUILT_IN_PROVIDER_TYPES: Record<string, BuiltInProviderType> = {
     load: async () => (await import('./memory/memory.provider.js')).MemoryStorageProvider,
     packages: [],
   },
+  gcs: {
+    load: async () => (await import('./gcs/gcs.provider.js')).GcsStorageProvider,
+    packages: ['@google-cloud/storage@^7'],
+  },
 };

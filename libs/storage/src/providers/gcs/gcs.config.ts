@@ -62,7 +62,7 @@ function NotWith(other: string) {
       validator: {
         validate: (value: unknown, args?: ValidationArguments) =>
           value === undefined || (args?.object as Record<string, unknown>)[other] === undefined,
-        defaultMessage: (args?: ValidationArguments) => `${args?.property} and ${other} are mutually exclusive: give one`,
+        defaultMessage: (args?: ValidationArguments) => `${args?.property} cannot be combined with ${other}: give one of them`,
       },
     });
 }
