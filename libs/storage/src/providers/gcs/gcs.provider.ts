@@ -180,7 +180,12 @@ export class GcsStorageProvider extends StorageProvider<GcsProviderConfig> {
     signal?.addEventListener('abort', forward, { once: true });
     let response: Response;
     try {
-      if (this.authenticates) Object.assign(headers, await this.storage.authClient.getRequestHeaders(url.href));
+      if (this.authenticates) {
+        // A plain object in google-auth-library 9, a fetch Headers in later lines.
+        const auth: unknown = await this.storage.authClient.getRequestHeaders(url.href);
+        if (auth instanceof Headers) auth.forEach((value, name) => (headers[name] = value));
+        else Object.assign(headers, auth);
+      }
       response = await fetch(url, { headers, signal: controller.signal });
     } catch (error) {
       signal?.removeEventListener('abort', forward);

@@ -220,3 +220,29 @@ describe('error mapping of real GCS answers', () => {
     await expect(provider.ping()).rejects.toThrow(/does not exist/);
   });
 });
+
+describe('credentials on requests', () => {
+  /** Gives the SDK's own auth client a valid token, so no token request leaves the machine. */
+  async function withToken(instance: GcsStorageProvider, token: string): Promise<void> {
+    const sdk = (instance as unknown as { storage: { authClient: { getClient(): Promise<{ credentials: object }> } } }).storage;
+    const client = await sdk.authClient.getClient();
+    client.credentials = { access_token: token, token_type: 'Bearer', expiry_date: Date.now() + 3_600_000 };
+  }
+
+  it('with use_auth_with_custom_endpoint, uploads, metadata reads and media downloads carry the bearer token', async () => {
+    const authed = await gcs({ use_auth_with_custom_endpoint: true });
+    await withToken(authed, 'token-for-tests');
+    await authed.put('auth/object', Buffer.from('x'), { contentType: 'text/plain' });
+    await readAll((await authed.get('auth/object')).body);
+    const seen = requestsFor('auth/object');
+    expect(seen.map((request) => `${request.method} ${request.url.pathname.split('/')[1]}`)).toEqual(['POST upload', 'GET storage', 'GET download']);
+    for (const request of seen) expect(request.headers.authorization).toBe('Bearer token-for-tests');
+  });
+
+  it('without it, nothing is sent to a custom endpoint (an emulator)', async () => {
+    const plain = await gcs();
+    await plain.put('auth/none', Buffer.from('x'), { contentType: 'text/plain' });
+    await readAll((await plain.get('auth/none')).body);
+    for (const request of requestsFor('auth/none')) expect(request.headers.authorization).toBeUndefined();
+  });
+});
