@@ -7,6 +7,7 @@ export default defineConfig({
       // Sub-entries first: a string alias also matches '@app/storage/...'.
       '@app/storage/health': fileURLToPath(new URL('./libs/storage/src/health/index.ts', import.meta.url)),
       '@app/storage/metrics': fileURLToPath(new URL('./libs/storage/src/metrics/index.ts', import.meta.url)),
+      '@app/storage/cleanup': fileURLToPath(new URL('./libs/storage/src/cleanup/index.ts', import.meta.url)),
       '@app/storage': fileURLToPath(new URL('./libs/storage/src/index.ts', import.meta.url)),
     },
   },

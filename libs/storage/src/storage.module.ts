@@ -8,6 +8,7 @@ import { StorageProviderRegistry } from './providers/storage-provider.registry.j
 import { ArtifactRegistry } from './registry/index.js';
 import { STORAGE_INSTRUMENTATION_OVERRIDE, StorageInstrumentation } from './service/instrumentation.js';
 import { StorageService } from './service/storage.service.js';
+import { StorageResilience } from './resilience/storage-resilience.js';
 import {
   STORAGE_CONTENT_INSPECTORS,
   STORAGE_CONTENT_SCANNERS,
@@ -85,6 +86,7 @@ export class StorageModule extends ConfigurableStorageModule {
         useFactory: (replacement?: StorageInstrumentation) => replacement ?? new StorageInstrumentation(),
         inject: [{ token: STORAGE_INSTRUMENTATION_OVERRIDE, optional: true }],
       },
+      StorageResilience,
       StorageService,
       ...names.map<Provider>((name) => ({
         provide: getStorageProviderToken(name),
@@ -107,6 +109,7 @@ export class StorageModule extends ConfigurableStorageModule {
         ...(base.exports ?? []),
         STORAGE_OPTIONS,
         StorageService,
+        StorageResilience,
         StorageProviderRegistry,
         ArtifactRegistry,
         StorageInstrumentation,

@@ -42,6 +42,13 @@ function camelKeys(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [snakeToCamel(k), v]));
 }
 
+/** camelKeys two levels deep: a `resilience` block holds `timeouts`, `circuit_breaker` and `retry` maps. */
+function resilienceKeys(value: unknown): unknown {
+  const top = camelKeys(value);
+  if (!top || typeof top !== 'object' || Array.isArray(top)) return top;
+  return Object.fromEntries(Object.entries(top).map(([k, v]) => [k, camelKeys(v)]));
+}
+
 /**
  * Maps the YAML shape (`default_provider`, `routing_rules`, ...) to StorageModuleOptions.
  * Provider names, artifact type names and each provider's `config` block keep their spelling.
@@ -51,7 +58,11 @@ export function fromYamlShape(document: Record<string, unknown>): StorageModuleO
   const providers = top.providers;
   if (providers && typeof providers === 'object' && !Array.isArray(providers)) {
     top.providers = Object.fromEntries(
-      Object.entries(providers).map(([name, definition]) => [name, camelKeys(definition)]),
+      Object.entries(providers).map(([name, definition]) => {
+        const camel = camelKeys(definition) as Record<string, unknown> | undefined;
+        if (camel?.resilience) camel.resilience = resilienceKeys(camel.resilience);
+        return [name, camel];
+      }),
     );
   }
   if (Array.isArray(top.routingRules)) {
@@ -64,6 +75,7 @@ export function fromYamlShape(document: Record<string, unknown>): StorageModuleO
   for (const key of ['cleanup', 'signedUrls', 'retry', 'contentValidation']) {
     if (top[key]) top[key] = camelKeys(top[key]);
   }
+  if (top.resilience) top.resilience = resilienceKeys(top.resilience);
   return top as unknown as StorageModuleOptions;
 }
 

@@ -2,6 +2,7 @@ import { Type } from 'class-transformer';
 import {
   IsArray,
   IsBoolean,
+  IsIn,
   IsInt,
   IsNotEmpty,
   IsObject,
@@ -13,6 +14,7 @@ import {
   ValidateNested,
   type ValidationOptions,
 } from 'class-validator';
+import { ResilienceDto } from '../resilience/resilience.options.js';
 import { parseSize } from './size.js';
 
 function IsSize(options?: ValidationOptions): PropertyDecorator {
@@ -51,6 +53,9 @@ export class CleanupDto {
   @IsOptional() @IsInt() @Min(1) maxCleanupBatchSize?: number;
   @IsOptional() @IsInt() @Min(1) pendingTimeoutMinutes?: number;
   @IsOptional() @IsInt() @Min(0) orphanGraceHours?: number;
+  @IsOptional() @IsIn(['auto', 'advisory', 'lease', 'redis', 'none']) lock?: 'auto' | 'advisory' | 'lease' | 'redis' | 'none';
+  @IsOptional() @IsString() redisUrl?: string;
+  @IsOptional() @IsInt() @Min(10) lockTtlSeconds?: number;
 }
 
 export class SignedUrlsDto {
@@ -78,6 +83,7 @@ export class ProviderDefinitionDto {
   @IsOptional() @IsObject() config?: Record<string, unknown>;
   @IsOptional() @IsBoolean() optional?: boolean;
   @IsOptional() @IsArray() @IsString({ each: true }) fallbacks?: string[];
+  @IsOptional() @ValidateNested() @Type(() => ResilienceDto) resilience?: ResilienceDto;
 }
 
 export class StorageOptionsDto {
@@ -92,5 +98,6 @@ export class StorageOptionsDto {
   @IsOptional() @ValidateNested() @Type(() => SignedUrlsDto) signedUrls?: SignedUrlsDto;
   @IsOptional() @ValidateNested() @Type(() => RetryDto) retry?: RetryDto;
   @IsOptional() @IsBoolean() verifyOnRead?: boolean;
+  @IsOptional() @ValidateNested() @Type(() => ResilienceDto) resilience?: ResilienceDto;
   @IsOptional() @ValidateNested() @Type(() => ContentValidationDto) contentValidation?: ContentValidationDto;
 }

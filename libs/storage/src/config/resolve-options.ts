@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors/index.js';
+import type { ResilienceOptions } from '../resilience/resilience.options.js';
 import { ProviderDefinitionDto, StorageOptionsDto } from './options.dto.js';
 import { parseSize } from './size.js';
 import {
@@ -26,10 +27,12 @@ export interface ResolvedStorageOptions {
   maxFileSize: number;
   maxFileSizeByType: Record<string, number>;
   allowedContentTypes: string[];
-  cleanup: Required<Omit<CleanupOptions, 'cron'>> & { cron?: string };
+  cleanup: Required<Omit<CleanupOptions, 'cron' | 'redisUrl'>> & { cron?: string; redisUrl?: string };
   signedUrls: { expiresInSeconds: number };
   retry: Required<RetryOptions>;
   verifyOnRead: boolean;
+  /** Validated `resilience` block; each provider's effective settings come from StorageResilience. */
+  resilience: ResilienceOptions;
   contentValidation: ResolvedContentValidation;
 }
 
@@ -122,6 +125,9 @@ export function resolveStorageOptions(
       maxCleanupBatchSize: cleanup.maxCleanupBatchSize ?? 1000,
       pendingTimeoutMinutes: cleanup.pendingTimeoutMinutes ?? 60,
       orphanGraceHours: cleanup.orphanGraceHours ?? 24,
+      lock: cleanup.lock ?? 'auto',
+      redisUrl: cleanup.redisUrl || undefined,
+      lockTtlSeconds: cleanup.lockTtlSeconds ?? 600,
     },
     signedUrls: { expiresInSeconds: value.signedUrls?.expiresInSeconds ?? 3600 },
     retry: {
@@ -130,6 +136,7 @@ export function resolveStorageOptions(
       maxDelayMs: retry.maxDelayMs ?? 5000,
     },
     verifyOnRead: value.verifyOnRead ?? false,
+    resilience: value.resilience ?? {},
     contentValidation: {
       sniff: value.contentValidation?.sniff ?? true,
       blockExecutables: value.contentValidation?.blockExecutables ?? true,

@@ -1,3 +1,5 @@
+import type { ResilienceOptions } from '../resilience/resilience.options.js';
+
 /** A size as bytes, or a string such as `100MB`, `1.5GB`, `512KiB` (1 KB = 1024 bytes). */
 export type SizeValue = number | string;
 
@@ -10,6 +12,8 @@ export interface ProviderDefinition {
   optional?: boolean;
   /** Providers that take a write when this one is unavailable, tried in order. */
   fallbacks?: string[];
+  /** This provider's own timeouts, breaker and retry settings, over the top-level `resilience`. */
+  resilience?: ResilienceOptions;
 }
 
 export interface RoutingCondition {
@@ -41,6 +45,16 @@ export interface CleanupOptions {
   pendingTimeoutMinutes?: number;
   /** Objects with no record are removed once older than this. Default 24. */
   orphanGraceHours?: number;
+  /**
+   * How replicas agree on one sweeper: `auto` (a PostgreSQL advisory lock on PostgreSQL, a lease
+   * row elsewhere), `advisory`, `lease`, `redis` (needs `redisUrl` and the ioredis package) or
+   * `none` (every instance sweeps; still safe, only wasteful). Default `auto`.
+   */
+  lock?: 'auto' | 'advisory' | 'lease' | 'redis' | 'none';
+  /** `redis://...` for `lock: redis`. */
+  redisUrl?: string;
+  /** A lease or Redis lock expires this long after its holder stops renewing it. Default 600. */
+  lockTtlSeconds?: number;
 }
 
 export interface SignedUrlOptions {
@@ -94,6 +108,8 @@ export interface StorageModuleOptions {
   retry?: RetryOptions;
   /** Verify size and SHA-256 against the record while serving reads. Default false. */
   verifyOnRead?: boolean;
+  /** Timeouts, circuit breakers and retry overrides for every provider (see ResilienceOptions). */
+  resilience?: ResilienceOptions;
   /** Content validation settings (see ContentValidationOptions). */
   contentValidation?: ContentValidationOptions;
 }

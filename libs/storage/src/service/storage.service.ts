@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
 import { v7 as uuidv7 } from 'uuid';
 import type { ResolvedStorageOptions } from '../config/index.js';
 import type { BodySource, StorageProvider } from '../contract/index.js';
+import { keepPendingAlive } from '../cleanup/pending-heartbeat.js';
+import { GenerationJobScope } from '../cleanup/job-scope.js';
 import {
   ContentMismatchError,
   InvalidArgumentError,
@@ -16,6 +17,8 @@ import type { ContentInspector, ContentScanner, InspectionContext } from '../hoo
 import { assertIdentifier, assertValidKey, buildArtifactKey, buildTempKey } from '../keys/index.js';
 import { StorageProviderRegistry } from '../providers/storage-provider.registry.js';
 import { ArtifactRegistry, type StoredArtifact } from '../registry/index.js';
+import { fallbackChain, writeWithFallback } from '../resilience/fallback-writer.js';
+import { StorageResilience, type ResilientOperation } from '../resilience/storage-resilience.js';
 import { STORAGE_CONTENT_INSPECTORS, STORAGE_CONTENT_SCANNERS, STORAGE_OPTIONS } from '../storage.constants.js';
 import { MeteredStream, VerifyingStream, assertValidRange, knownLength, resolveRange, toReadable } from '../streams/index.js';
 import { assertContentTypeAllowed, parseContentType } from './content-type.js';
@@ -34,33 +37,28 @@ import type {
 
 const DEFAULT_TENANT = 'default';
 
-function isTransient(error: unknown): boolean {
-  if (error instanceof StorageError) return error.transient;
-  const code = (error as { code?: string })?.code;
-  return ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN'].includes(code ?? '');
-}
-
 /**
- * The design's StorageManager: validation, routing, size limits, checksums, retries and the
- * artifact registry above the providers. Every request path streams.
+ * The design's StorageManager: validation, routing, size limits, checksums and the artifact
+ * registry above the providers. Every call into a provider goes through StorageResilience
+ * (timeouts, retries, breakers); writes move to fallbacks there. Every request path streams.
  */
 @Injectable()
 export class StorageService {
   private readonly logger = new Logger('StorageService');
-  private readonly retryPolicy: RetryPolicy;
 
   constructor(
     @Inject(STORAGE_OPTIONS) readonly options: ResolvedStorageOptions,
     readonly providers: StorageProviderRegistry,
     readonly registry: ArtifactRegistry,
     readonly instrumentation: StorageInstrumentation,
+    readonly resilience: StorageResilience,
     @Optional() @Inject(STORAGE_CONTENT_INSPECTORS) private readonly inspectors: ContentInspector[] = [],
     @Optional() @Inject(STORAGE_CONTENT_SCANNERS) private readonly scanners: ContentScanner[] = [],
-  ) {
-    this.retryPolicy = retry(handleWhen(isTransient), {
-      maxAttempts: Math.max(0, options.retry.maxAttempts - 1),
-      backoff: new ExponentialBackoff({ initialDelay: options.retry.initialDelayMs, maxDelay: options.retry.maxDelayMs }),
-    });
+  ) {}
+
+  /** Runs one idempotent provider call under its provider's time limit, breaker and retries. */
+  private guarded<T>(provider: string, operation: ResilientOperation, run: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.resilience.call(provider, operation, (context) => run(context.signal), { idempotent: true, signal });
   }
 
   /** The upload limit for an artifact type. */
@@ -128,7 +126,10 @@ export class StorageService {
   /**
    * Streams a body into the routed provider and records it. Reading stops at the size limit;
    * any failure leaves no object and no record. A Buffer or a reopenable body (a function) is
-   * retried on transient failures; a one-shot stream never is.
+   * retried on transient failures and, when the provider stays down, written to its next
+   * fallback; a one-shot stream is tried once, and reaches a fallback only when the routed
+   * provider's breaker is already open (before any byte is read). The record names the
+   * provider that holds the bytes.
    */
   async storeArtifact(input: StoreArtifactInput): Promise<StoredArtifact> {
     const { tenant, variant, boardId } = this.checkCommon(input);
@@ -152,7 +153,7 @@ export class StorageService {
     const artifactId = input.artifactId ?? uuidv7();
     if (input.artifactId !== undefined) assertIdentifier(artifactId, 'artifact id');
     const providerName = input.provider ?? this.route({ artifactType: input.artifactType, contentType: essence, size: declared });
-    const provider = this.providers.get(providerName);
+    this.providers.get(providerName); // an unknown name fails here, before anything is read
     const { expiresAt, jobId } = this.expiryOf(input.temporary);
     const storageKey = this.keyFor(Boolean(input.temporary), { tenant, artifactType: input.artifactType, boardId, artifactId, variant });
     const context: InspectionContext = {
@@ -163,8 +164,11 @@ export class StorageService {
       filename: input.filename,
     };
 
+    // The event names the provider that ends up holding the bytes (a fallback may take them).
+    const event = { operation: 'store' as const, provider: providerName, artifactId, artifactType: input.artifactType };
+    const chain = input.provider ? [input.provider] : fallbackChain(this.options.providers, providerName);
     return this.instrumentation.track(
-      { operation: 'store', provider: providerName, artifactId, artifactType: input.artifactType },
+      event,
       async () => {
         // Inspect before anything exists: a refused body leaves no record and no object.
         let inspected: Readable | undefined = await this.inspect(toReadable(firstBody), context).catch((error) => {
@@ -186,40 +190,52 @@ export class StorageService {
           metadata: input.metadata ?? null,
           expiresAt,
         });
+        let holder = providerName; // the provider the record names
+        const stopHeartbeat = keepPendingAlive(this.registry, record.id, this.options.cleanup.pendingTimeoutMinutes);
         try {
-          const stored = await this.attempt(replayable, async (attemptNumber) => {
-            let source: Readable;
-            if (attemptNumber === 0 && inspected) {
-              source = inspected;
-              inspected = undefined;
-            } else {
-              const again = typeof input.body === 'function' ? await input.body() : input.body;
-              source = await this.inspect(toReadable(again), context);
-            }
-            return this.putMetered(provider, storageKey, source, {
-              contentType: essence,
-              metadata: input.metadata,
-              limit,
-              declared,
-              sha256: input.sha256,
-              signal: input.signal,
-            });
+          const written = await writeWithFallback(this.resilience, {
+            chain,
+            replayable,
+            signal: input.signal,
+            write: async (name, attempt) => {
+              let source: Readable;
+              if (inspected) {
+                source = inspected;
+                inspected = undefined;
+              } else {
+                const again = typeof input.body === 'function' ? await input.body() : input.body;
+                source = await this.inspect(toReadable(again), context);
+              }
+              return this.putMetered(this.providers.get(name), storageKey, source, {
+                contentType: essence,
+                metadata: input.metadata,
+                limit,
+                declared,
+                sha256: input.sha256,
+                signal: attempt.signal,
+                watchProgress: attempt.watchProgress,
+              });
+            },
+            // The record moves first: a crash mid-write leaves a pending row naming the right provider.
+            switchTo: async (name) => {
+              await this.registry.repository.update({ id: record.id, status: 'pending' }, { provider: name, updatedAt: new Date() });
+              holder = name;
+            },
+            discard: (name) => this.discardObject(name, storageKey, record.id),
           });
-          await this.runScanners({ ...context, artifactId, provider: providerName, storageKey, ...stored }, provider);
-          return await this.registry.markReady(record.id, { size: stored.size, sha256: stored.sha256 });
+          event.provider = written.provider;
+          await this.runScanners({ ...context, artifactId, provider: written.provider, storageKey, ...written.result });
+          return await this.registry.markReady(record.id, { size: written.result.size, sha256: written.result.sha256, provider: written.provider });
         } catch (error) {
           inspected?.destroy();
-          await this.discard(provider, storageKey, record.id);
+          await this.discard(holder, storageKey, record.id);
           throw error;
+        } finally {
+          stopHeartbeat();
         }
       },
       (artifact) => artifact.size ?? undefined,
     );
-  }
-
-  private async attempt<T>(replayable: boolean, run: (attempt: number) => Promise<T>): Promise<T> {
-    if (!replayable) return run(0);
-    return this.retryPolicy.execute(({ attempt }) => run(attempt));
   }
 
   /** Streams `source` through a meter (limit, length, checksum) into the provider. */
@@ -227,9 +243,18 @@ export class StorageService {
     provider: StorageProvider,
     key: string,
     source: Readable,
-    facts: { contentType: string; metadata?: Record<string, string>; limit: number; declared?: number; sha256?: string; signal?: AbortSignal },
+    facts: {
+      contentType: string;
+      metadata?: Record<string, string>;
+      limit: number;
+      declared?: number;
+      sha256?: string;
+      signal?: AbortSignal;
+      watchProgress?: (probe: () => number) => void;
+    },
   ): Promise<{ size: number; sha256: string }> {
     const meter = new MeteredStream({ maxBytes: facts.limit, expectedLength: facts.declared, expectedSha256: facts.sha256 });
+    facts.watchProgress?.(() => meter.bytesSeen);
     const feeding = pipeline(source, meter).catch((error: unknown) => error);
     try {
       await provider.put(key, meter, {
@@ -253,20 +278,29 @@ export class StorageService {
 
   private async runScanners(
     context: InspectionContext & { artifactId: string; provider: string; storageKey: string; size: number; sha256: string },
-    provider: StorageProvider,
   ): Promise<void> {
+    const provider = this.providers.get(context.provider);
     for (const scanner of this.scanners) {
-      await scanner.scan({ ...context, open: async () => (await provider.get(context.storageKey)).body });
+      await scanner.scan({
+        ...context,
+        open: async () => (await this.guarded(context.provider, 'read', (signal) => provider.get(context.storageKey, { signal }))).body,
+      });
+    }
+  }
+
+  /** Best-effort removal of a failed upload's object (the orphan sweep catches what remains). */
+  private async discardObject(providerName: string, key: string, artifactId: string): Promise<void> {
+    try {
+      const provider = this.providers.get(providerName);
+      await this.guarded(providerName, 'delete', () => provider.delete(key));
+    } catch (error) {
+      this.logger.warn({ msg: 'could not remove the object of a failed upload; the sweeper will', artifactId, provider: providerName, error: String(error) });
     }
   }
 
   /** Best-effort removal of a failed upload's object and pending row (the sweeper catches the rest). */
-  private async discard(provider: StorageProvider, key: string, artifactId: string): Promise<void> {
-    try {
-      await provider.delete(key);
-    } catch (error) {
-      this.logger.warn({ msg: 'could not remove the object of a failed upload; the sweeper will', artifactId, provider: provider.name, error: String(error) });
-    }
+  private async discard(providerName: string, key: string, artifactId: string): Promise<void> {
+    await this.discardObject(providerName, key, artifactId);
     try {
       await this.registry.removePending(artifactId);
     } catch (error) {
@@ -293,21 +327,23 @@ export class StorageService {
     const provider = this.providers.get(artifact.provider);
     const opened = await this.instrumentation.track(
       { operation: 'read', provider: artifact.provider, artifactId: artifact.id, artifactType: artifact.artifactType },
-      () => provider.get(artifact.storageKey, { range: options.range, signal: options.signal }),
+      () => this.guarded(artifact.provider, 'read', (signal) => provider.get(artifact.storageKey, { range: options.range, signal }), options.signal),
       (result) => (result.range ? result.range.end - result.range.start + 1 : result.info.size),
     );
     let body = opened.body;
     if (this.options.verifyOnRead && !opened.range && artifact.sha256 && artifact.size !== null) {
-      const verifier = new VerifyingStream({ size: artifact.size, sha256: artifact.sha256 }, (what) =>
+      // A mismatch is an error event with the CorruptionError's own code (counted by the metrics).
+      const verifier = new VerifyingStream({ size: artifact.size, sha256: artifact.sha256 }, (what) => {
+        this.logger.error({ msg: 'stored bytes do not match their record', artifactId: artifact.id, provider: artifact.provider, mismatch: what });
         this.instrumentation.operation({
           operation: 'read',
           provider: artifact.provider,
           outcome: 'error',
           durationMs: 0,
           artifactId: artifact.id,
-          errorCode: `E_CORRUPTION_${what.toUpperCase()}`,
-        }),
-      );
+          errorCode: 'E_CORRUPTION',
+        });
+      });
       body = opened.body.pipe(verifier);
       opened.body.once('error', (error) => verifier.destroy(error));
     }
@@ -321,10 +357,12 @@ export class StorageService {
     return this.instrumentation.track(
       { operation: 'presign_download', provider: artifact.provider, artifactId: artifact.id },
       () =>
-        provider.presignDownload(artifact.storageKey, {
-          expiresIn: options.expiresIn ?? this.options.signedUrls.expiresInSeconds,
-          filename: options.filename,
-        }),
+        this.guarded(artifact.provider, 'presign', () =>
+          provider.presignDownload(artifact.storageKey, {
+            expiresIn: options.expiresIn ?? this.options.signedUrls.expiresInSeconds,
+            filename: options.filename,
+          }),
+        ),
     );
   }
 
@@ -340,7 +378,9 @@ export class StorageService {
     if (!Number.isSafeInteger(input.size) || input.size < 0) throw new InvalidArgumentError('size must be a whole number of bytes');
     const limit = this.maxSizeFor(input.artifactType);
     if (input.size > limit) throw new PayloadTooLargeError(limit);
-    const providerName = this.route({ artifactType: input.artifactType, contentType: essence, size: input.size });
+    // Nothing is sent yet: a routed provider whose breaker is open hands the upload to a fallback.
+    const routed = this.route({ artifactType: input.artifactType, contentType: essence, size: input.size });
+    const providerName = fallbackChain(this.options.providers, routed).find((name) => this.resilience.isAvailable(name)) ?? routed;
     const provider = this.providers.get(providerName);
     const artifactId = uuidv7();
     const { expiresAt, jobId } = this.expiryOf(input.temporary);
@@ -364,11 +404,13 @@ export class StorageService {
       const request = await this.instrumentation.track(
         { operation: 'presign_upload', provider: providerName, artifactId },
         () =>
-          provider.presignUpload(storageKey, {
-            contentType: essence,
-            maxSize: input.size,
-            expiresIn: input.expiresIn ?? this.options.signedUrls.expiresInSeconds,
-          }),
+          this.guarded(providerName, 'presign', () =>
+            provider.presignUpload(storageKey, {
+              contentType: essence,
+              maxSize: input.size,
+              expiresIn: input.expiresIn ?? this.options.signedUrls.expiresInSeconds,
+            }),
+          ),
       );
       return { ...request, artifactId, artifact };
     } catch (error) {
@@ -395,7 +437,7 @@ export class StorageService {
       async () => {
         let info;
         try {
-          info = await provider.head(artifact.storageKey);
+          info = await this.guarded(artifact.provider, 'head', () => provider.head(artifact.storageKey));
         } catch (error) {
           if (error instanceof ObjectNotFoundError) {
             throw new ObjectNotFoundError(`uploaded bytes of ${artifactId} (send them to the upload URL first)`);
@@ -414,19 +456,23 @@ export class StorageService {
             contentTypeParams: {},
             contentLength: info.size,
           };
-          const { body } = await provider.get(artifact.storageKey);
+          const { body } = await this.guarded(artifact.provider, 'read', (signal) => provider.get(artifact.storageKey, { signal }));
           const inspected = await this.inspect(body, context);
           const meter = new MeteredStream({ maxBytes: limit, expectedLength: info.size });
           await pipeline(inspected, meter, async function* (source) {
             for await (const _chunk of source); // drain: only the meter's count and hash matter
           });
-          await this.runScanners(
-            { ...context, artifactId, provider: artifact.provider, storageKey: artifact.storageKey, size: meter.bytesSeen, sha256: meter.sha256 },
-            provider,
-          );
+          await this.runScanners({
+            ...context,
+            artifactId,
+            provider: artifact.provider,
+            storageKey: artifact.storageKey,
+            size: meter.bytesSeen,
+            sha256: meter.sha256,
+          });
           return await this.registry.markReady(artifactId, { size: meter.bytesSeen, sha256: meter.sha256 });
         } catch (error) {
-          await this.discard(provider, artifact.storageKey, artifactId);
+          await this.discard(artifact.provider, artifact.storageKey, artifactId);
           throw error;
         }
       },
@@ -447,7 +493,8 @@ export class StorageService {
     await this.instrumentation.track({ operation: 'delete', provider: artifact.provider, artifactId: id }, async () => {
       await this.registry.markDeleted(id);
       try {
-        await this.providers.get(artifact.provider).delete(artifact.storageKey);
+        const provider = this.providers.get(artifact.provider);
+        await this.guarded(artifact.provider, 'delete', () => provider.delete(artifact.storageKey));
       } catch (error) {
         this.logger.warn({ msg: 'bytes of a deleted artifact remain; the sweeper will retry', artifactId: id, provider: artifact.provider, error: String(error) });
       }
@@ -467,6 +514,14 @@ export class StorageService {
   storeTemporary(input: Omit<StoreArtifactInput, 'temporary'> & { ttlHours?: number; jobId?: string }) {
     const { ttlHours, jobId, ...rest } = input;
     return this.storeArtifact({ ...rest, temporary: { ttlHours, jobId } });
+  }
+
+  /**
+   * A generation job's scope: temporary artifacts stored through it carry the job id and are
+   * removed by `complete()` / `fail()` (or `run(work)`), without waiting for their TTL.
+   */
+  jobScope(jobId: string): GenerationJobScope {
+    return new GenerationJobScope(this, jobId);
   }
 
   /** Removes every temporary artifact a job created. Returns how many were removed. */

@@ -1,0 +1,15 @@
+import type { ArtifactRegistry } from '../registry/index.js';
+
+/**
+ * Keeps a pending record's `updated_at` fresh while its upload runs, so the sweeper (which
+ * removes records pending longer than `pending_timeout_minutes`) never takes an upload that is
+ * merely slow. Returns the function that stops it.
+ */
+export function keepPendingAlive(registry: ArtifactRegistry, artifactId: string, pendingTimeoutMinutes: number): () => void {
+  const every = Math.max(1000, Math.floor((pendingTimeoutMinutes * 60_000) / 3));
+  const timer = setInterval(() => {
+    registry.repository.update({ id: artifactId, status: 'pending' }, { updatedAt: new Date() }).catch(() => undefined);
+  }, every);
+  timer.unref();
+  return () => clearInterval(timer);
+}
