@@ -6,10 +6,14 @@ import { createServer } from '../../src/bootstrap.js';
 import { loadSettings } from '../../src/settings.js';
 import { tempDir } from '../support/temp-dir.js';
 import { TEST_JWT_SECRET, bearer } from '../support/tokens.js';
+import { restartableS3rver } from './health-support.js';
 
 const SIGNING_SECRET = 'log-test-signing-secret-0123456789abcdef';
 
-/** Everything the process writes to stdout and stderr while `run` runs (and nothing is printed). */
+/**
+ * Everything the process writes to stdout and stderr while `run` runs (nothing is printed), one
+ * entry per write call.
+ */
 async function captureOutput(run: () => Promise<void>): Promise<string[]> {
   const chunks: string[] = [];
   const writes = { out: process.stdout.write, err: process.stderr.write };
@@ -27,8 +31,12 @@ async function captureOutput(run: () => Promise<void>): Promise<string[]> {
     process.stdout.write = writes.out;
     process.stderr.write = writes.err;
   }
-  return chunks.join('').split('\n').filter((line) => line.trim() !== '');
+  return chunks;
 }
+
+/** Node's own runtime warnings (`(node:PID) Warning: ...`, e.g. an SDK's engine notice) are not log lines. */
+const isRuntimeWarning = (chunk: string) => /^\(node:\d+\) /.test(chunk);
+const linesOf = (chunks: string[]) => chunks.join('').split('\n').filter((line) => line.trim() !== '');
 
 /**
  * With LOG_FORMAT=json and LOG_LEVEL=debug, every storage operation logs one JSON line with its
@@ -39,13 +47,16 @@ describe('structured logs', () => {
   let app: NestExpressApplication;
   let url: string;
   let dir: Awaited<ReturnType<typeof tempDir>>;
-  let lines: string[] = [];
+  let s3: Awaited<ReturnType<typeof restartableS3rver>>;
+  let chunks: string[] = [];
+  let lines: string[] = []; // what the app's logger printed
   const secrets = new Set<string>([SIGNING_SECRET, TEST_JWT_SECRET]);
   const editor = bearer({ sub: 'alice', tenant: 't1', boards: { b1: 'editor' } });
   const forged = bearer({ sub: 'mallory', tenant: 't1', boards: { b1: 'editor' } }, { secret: 'not-the-server-secret-at-all' });
 
   beforeAll(async () => {
     dir = await tempDir('boards-logs-');
+    s3 = await restartableS3rver(`${dir.path}/s3`, ['images']);
     const settings = loadSettings({
       BOARDS_JWT_SECRET: TEST_JWT_SECRET,
       DATABASE_URL: `sqlite:${dir.path}/boards.sqlite`,
@@ -58,12 +69,19 @@ describe('structured logs', () => {
       secrets.add(token);
       secrets.add(token.split('.')[2]); // the signature alone
     }
-    lines = await captureOutput(async () => {
+    chunks = await captureOutput(async () => {
       app = await createServer({
         settings,
         storage: {
           defaultProvider: 'local',
-          providers: { local: { type: 'local', config: { base_path: `${dir.path}/storage`, signing_secret: SIGNING_SECRET } } },
+          providers: {
+            local: { type: 'local', config: { base_path: `${dir.path}/storage`, signing_secret: SIGNING_SECRET } },
+            s3: {
+              type: 's3',
+              config: { bucket: 'images', region: 'us-east-1', endpoint: s3.endpoint, force_path_style: true, access_key_id: 'S3RVER', secret_access_key: 'S3RVER' },
+            },
+          },
+          routingRules: [{ condition: { artifactType: 'image' }, provider: 's3' }, { provider: 'local' }],
           maxFileSize: '1MB',
         },
       });
@@ -71,9 +89,11 @@ describe('structured logs', () => {
       url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
       await exercise();
     });
+    lines = linesOf(chunks.filter((chunk) => !isRuntimeWarning(chunk)));
   });
   afterAll(async () => {
     await app?.close();
+    await s3?.stop();
     await dir?.remove();
   });
 
@@ -100,6 +120,26 @@ describe('structured logs', () => {
     expect((await fetch(upload.url, { method: 'PUT', headers: { 'content-type': 'image/png' }, body: 'direct' })).status).toBe(415);
     expect((await fetch(upload.url, { method: 'PUT', headers: upload.headers, body: 'direct' })).status).toBe(200);
     expect((await fetch(`${url}/uploads/${upload.artifactId}/complete`, { method: 'POST', headers: editor })).status).toBe(200);
+
+    // The same on S3: presigned URLs carry X-Amz-Signature (in the query, or a POST policy's fields).
+    const image = await (await post('/artifacts?type=image&boardId=b1', Buffer.alloc(64, 7), { ...editor, 'content-type': 'application/octet-stream' })).json();
+    expect(image.provider).toBe('s3');
+    const { url: s3Url } = await (await fetch(`${url}/artifacts/${image.id}/download-url`, { headers: editor })).json();
+    secrets.add(new URL(s3Url).searchParams.get('X-Amz-Signature')!);
+    expect((await fetch(s3Url)).status).toBe(200);
+    const s3Upload = await (
+      await post('/uploads', JSON.stringify({ type: 'image', boardId: 'b1', contentType: 'application/octet-stream', size: 8 }), {
+        ...editor,
+        'content-type': 'application/json',
+      })
+    ).json();
+    const signature = new URL(s3Upload.url).searchParams.get('X-Amz-Signature') ?? s3Upload.fields?.['X-Amz-Signature'];
+    expect(signature).toEqual(expect.any(String));
+    secrets.add(signature);
+    await s3.stop();
+    expect((await fetch(`${url}/artifacts/${image.id}/download-url`, { headers: editor })).status).toBe(200); // signing is offline
+    expect((await fetch(`${url}/artifacts/${image.id}/content`, { headers: editor })).status).toBeGreaterThanOrEqual(500);
+    await s3.start();
 
     // Failures: a forged token, a malformed header, a body over the limit, a backend that is gone.
     expect((await fetch(`${url}/artifacts/${stored.id}`, { headers: forged })).status).toBe(401);
@@ -129,12 +169,13 @@ describe('structured logs', () => {
   it('logs each storage operation with artifact id, provider, operation, outcome and duration', () => {
     const operations = records().filter((r) => r.context === 'Storage');
     const seen = new Set(operations.map((r) => `${r.operation}:${r.outcome}`));
+    expect(operations.some((r) => r.provider === 's3' && r.operation === 'read' && r.outcome === 'error')).toBe(true);
     for (const expected of ['store:success', 'read:success', 'presign_download:success', 'presign_upload:success', 'complete_upload:success', 'delete:success', 'store:error']) {
       expect(seen).toContain(expected);
     }
     for (const record of operations) {
       expect(record).toMatchObject({
-        provider: 'local',
+        provider: expect.stringMatching(/^(local|s3)$/),
         artifactId: expect.stringMatching(/^[0-9a-f-]{36}$/),
         durationMs: expect.any(Number),
       });
@@ -150,8 +191,9 @@ describe('structured logs', () => {
 
   it('never prints a signed URL query, a bearer token or a secret', () => {
     const forbidden = ['X-Boards-Signature', 'X-Amz-Signature', 'X-Goog-Signature', 'token=', 'Bearer ', 'authorization', ...secrets];
-    expect(secrets.size).toBeGreaterThanOrEqual(8);
-    const leaks = lines.flatMap((line) => forbidden.filter((needle) => line.toLowerCase().includes(needle.toLowerCase())).map((needle) => `${needle} in ${line}`));
+    expect(secrets.size).toBeGreaterThanOrEqual(10);
+    // Every byte written is searched, runtime warnings included.
+    const leaks = linesOf(chunks).flatMap((line) => forbidden.filter((needle) => line.toLowerCase().includes(needle.toLowerCase())).map((needle) => `${needle} in ${line}`));
     expect(leaks).toEqual([]);
     // The failures above were logged, so the check covered error paths too.
     expect(records().some((r) => r.level === 'error' && r.context === 'StorageHttp')).toBe(true);
