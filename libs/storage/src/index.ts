@@ -17,6 +17,7 @@ export { MemoryProviderConfig, MemoryStorageProvider } from './providers/memory/
 export { SelfServedConfig, SelfServedProvider } from './providers/self-served.provider.js';
 // The config class only: the provider itself loads @google-cloud/storage, so it is loaded on demand.
 export { GcsProviderConfig } from './providers/gcs/gcs.config.js';
+export { SupabaseProviderConfig } from './providers/supabase/supabase.config.js';
 export { BUILT_IN_PROVIDER_TYPES } from './providers/builtin-types.js';
 export { StorageProviderRegistry } from './providers/storage-provider.registry.js';
 export { assertContentTypeAllowed, contentTypeMatches, parseContentType } from './service/content-type.js';

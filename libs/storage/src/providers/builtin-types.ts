@@ -24,4 +24,8 @@ export const BUILT_IN_PROVIDER_TYPES: Record<string, BuiltInProviderType> = {
     load: async () => (await import('./gcs/gcs.provider.js')).GcsStorageProvider,
     packages: ['@google-cloud/storage@^7'],
   },
+  supabase: {
+    load: async () => (await import('./supabase/supabase.provider.js')).SupabaseStorageProvider,
+    packages: ['@supabase/storage-js@2.109.0', 'tus-js-client@^4'],
+  },
 };
