@@ -1,36 +1,53 @@
-import { Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule, type Type } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { json } from 'express';
-import { ArtifactAuthorizer, StorageModule, loadStorageConfig, type StorageModuleOptions } from '@app/storage';
+import {
+  ArtifactAuthorizer,
+  CONTENT_VALIDATION_INSPECTORS,
+  StorageModule,
+  loadStorageConfig,
+  type ContentScanner,
+  type StorageModuleOptions,
+} from '@app/storage';
 import { ArtifactsController } from './artifacts/artifacts.controller.js';
 import { UploadsController } from './artifacts/uploads.controller.js';
+import { ArtifactAuditController } from './audit/audit.controller.js';
 import { JwtArtifactAuthorizer } from './auth/jwt-artifact.authorizer.js';
 import { databaseOptions } from './database/database-options.js';
 import { ServerHealthModule } from './health/health.module.js';
 import { ServerMetricsModule } from './metrics/metrics.module.js';
+import { ServerSecurityModule } from './security/security.module.js';
 import type { ServerSettings } from './settings.js';
 
 export interface AppModuleOptions {
   settings: ServerSettings;
   /** Storage options from code (tests); default: read from settings.storageConfig. */
   storage?: StorageModuleOptions;
+  /** Content scanners run before an artifact becomes ready. */
+  scanners?: Type<ContentScanner>[];
 }
 
 /** The Boards artifacts API: the plugin used exactly as a host app would. */
 @Module({})
 export class AppModule implements NestModule {
-  static register({ settings, storage }: AppModuleOptions): DynamicModule {
+  static register({ settings, storage, scanners = [] }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
         TypeOrmModule.forRoot(databaseOptions(settings.databaseUrl)),
         JwtModule.register({ secret: settings.jwtSecret, signOptions: { algorithm: 'HS256' }, verifyOptions: { algorithms: ['HS256'] } }),
-        StorageModule.forRoot(storage ?? loadStorageConfig(settings.storageConfig)),
+        StorageModule.forRoot({
+          ...(storage ?? loadStorageConfig(settings.storageConfig)),
+          // Settings: the `content_validation` block of the storage config.
+          inspectors: CONTENT_VALIDATION_INSPECTORS,
+          scanners,
+        }),
+        ServerSecurityModule.register(settings),
         ServerHealthModule.register(settings),
         ServerMetricsModule.register(settings),
       ],
-      controllers: [ArtifactsController, UploadsController],
+      controllers: [ArtifactsController, UploadsController, ArtifactAuditController],
       providers: [{ provide: ArtifactAuthorizer, useClass: JwtArtifactAuthorizer }],
     };
   }

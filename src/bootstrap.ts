@@ -1,9 +1,10 @@
-import { ConsoleLogger, Logger } from '@nestjs/common';
+import { ConsoleLogger, Logger, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { StorageExceptionFilter, type StorageModuleOptions } from '@app/storage';
+import { StorageExceptionFilter, type ContentScanner, type StorageModuleOptions } from '@app/storage';
 import { AppModule } from './app.module.js';
 import { setPublicUrl } from './public-url.js';
+import { corsOptions } from './security/cors.js';
 import { LOG_LEVELS, type ServerSettings } from './settings.js';
 
 /**
@@ -46,21 +47,24 @@ export function createLogger(settings: ServerSettings, levels?: CreateServerOpti
 export interface CreateServerOptions {
   settings: ServerSettings;
   storage?: StorageModuleOptions;
+  /** Content scanners run before an artifact becomes ready (tests; a deployment adds its own in AppModule). */
+  scanners?: Type<ContentScanner>[];
   logger?: false | ('log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal')[];
 }
 
 /** Builds the reference server (not yet listening): used by main.ts and by the e2e tests. */
-export async function createServer({ settings, storage, logger }: CreateServerOptions): Promise<NestExpressApplication> {
+export async function createServer({ settings, storage, scanners, logger }: CreateServerOptions): Promise<NestExpressApplication> {
   setPublicUrl(settings.publicUrl);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register({ settings, storage }), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register({ settings, storage, scanners }), {
     // Upload routes stream the raw body; JSON parsing is added per route in AppModule.
     bodyParser: false,
     logger: createLogger(settings, logger),
   });
   app.useGlobalFilters(new StorageExceptionFilter());
   app.disable('x-powered-by');
+  if (settings.trustProxy !== undefined) app.set('trust proxy', settings.trustProxy);
   if (settings.corsOrigins.length) {
-    app.enableCors({ origin: settings.corsOrigins, exposedHeaders: ['ETag', 'Content-Range', 'Content-Length'] });
+    app.enableCors(corsOptions(settings.corsOrigins));
   }
   app.enableShutdownHooks();
   return app;

@@ -27,6 +27,12 @@ export interface ServerSettings {
   shutdownGraceMs: number;
   /** METRICS_STORED_REFRESH_SECONDS: age after which a scrape recomputes the stored-bytes gauges. Default 60. */
   storedBytesRefreshSeconds: number;
+  /** UPLOAD_RATE_LIMIT: uploads (POST and PUT requests) one client address may make per window; 0 turns the limit off. Default 600. */
+  uploadRateLimit: number;
+  /** UPLOAD_RATE_TTL: the rate limit's window, in seconds. Default 60. */
+  uploadRateTtlSeconds: number;
+  /** TRUST_PROXY: Express `trust proxy` (`true`, a hop count, or addresses/subnets), so client addresses come from X-Forwarded-For. Default: off. */
+  trustProxy?: boolean | number | string;
 }
 
 export type LogLevel = 'verbose' | 'debug' | 'log' | 'warn' | 'error' | 'fatal';
@@ -37,6 +43,14 @@ export const LOG_LEVELS: readonly LogLevel[] = ['verbose', 'debug', 'log', 'warn
 function wholeNumber(value: string | undefined, fallback: number): number {
   const parsed = Number(value ?? fallback);
   return Number.isSafeInteger(parsed) && parsed >= 0 ? parsed : fallback;
+}
+
+/** TRUST_PROXY as Express takes it: `true`/`false`, a number of hops, or a list of addresses and subnets. */
+function trustProxySetting(value: string | undefined): boolean | number | string | undefined {
+  const text = value?.trim();
+  if (!text) return undefined;
+  if (text === 'true' || text === 'false') return text === 'true';
+  return /^\d+$/.test(text) ? Number(text) : text;
 }
 
 export function loadSettings(env: Record<string, string | undefined> = process.env): ServerSettings {
@@ -55,5 +69,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     healthTimeoutMs: wholeNumber(env.HEALTH_TIMEOUT_MS, 3000),
     shutdownGraceMs: wholeNumber(env.SHUTDOWN_GRACE_MS, 0),
     storedBytesRefreshSeconds: wholeNumber(env.METRICS_STORED_REFRESH_SECONDS, 60),
+    uploadRateLimit: wholeNumber(env.UPLOAD_RATE_LIMIT, 600),
+    uploadRateTtlSeconds: Math.max(1, wholeNumber(env.UPLOAD_RATE_TTL, 60)),
+    trustProxy: trustProxySetting(env.TRUST_PROXY),
   };
 }

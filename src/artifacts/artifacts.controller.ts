@@ -4,12 +4,14 @@ import type { Request, Response } from 'express';
 import {
   ArtifactAccess,
   ArtifactAccessGuard,
+  AuditAction,
   CurrentArtifact,
   PrincipalId,
   RequestTenant,
   InvalidArgumentError,
   StorageService,
   applyContentHeaders,
+  auditArtifact,
   declaredLength,
   parseRangeHeader,
   requestBody,
@@ -26,6 +28,7 @@ export class ArtifactsController {
 
   /** Stores the raw body (or the `file` field of a multipart form) as an artifact. */
   @Post('artifacts')
+  @AuditAction('artifact.store')
   @ArtifactAccess('write', { board: { from: 'query', name: 'boardId' }, type: { from: 'query', name: 'type' } })
   async create(
     @Req() request: Request,
@@ -53,6 +56,7 @@ export class ArtifactsController {
     } else {
       artifact = await this.storage.storeArtifact({ ...common, body, contentType, contentLength: length });
     }
+    auditArtifact(request, artifact);
     response.status(201).json(artifactView(artifact));
   }
 
@@ -64,6 +68,7 @@ export class ArtifactsController {
 
   /** The bytes, with Range (206), ETag and Content-Length. */
   @Get('artifacts/:id/content')
+  @AuditAction('artifact.content')
   @ArtifactAccess('read')
   async content(@CurrentArtifact() found: StoredArtifact, @Req() request: Request, @Res() response: Response) {
     const artifact = await this.storage.getArtifact(found.id);
@@ -85,6 +90,7 @@ export class ArtifactsController {
   }
 
   @Get('artifacts/:id/download-url')
+  @AuditAction('artifact.download_url')
   @ArtifactAccess('read')
   async downloadUrl(@CurrentArtifact() found: StoredArtifact, @Req() request: Request) {
     const artifact = await this.storage.getArtifact(found.id);
@@ -95,6 +101,7 @@ export class ArtifactsController {
   @Delete('artifacts/:id')
   @HttpCode(204)
   @ArtifactAccess('delete')
+  @AuditAction('artifact.delete')
   async remove(@CurrentArtifact() artifact: StoredArtifact, @RequestTenant() tenant: string) {
     await this.storage.deleteArtifact(artifact.id, { tenant });
   }

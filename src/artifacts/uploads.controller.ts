@@ -5,10 +5,12 @@ import { IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validat
 import {
   ArtifactAccess,
   ArtifactAccessGuard,
+  AuditAction,
   CurrentArtifact,
   PrincipalId,
   RequestTenant,
   StorageService,
+  auditArtifact,
   type StoredArtifact,
 } from '@app/storage';
 import { absoluteUrl } from '../public-url.js';
@@ -28,6 +30,7 @@ export class UploadsController {
   constructor(private readonly storage: StorageService) {}
 
   @Post()
+  @AuditAction('upload.create')
   @ArtifactAccess('write', { board: { from: 'body', name: 'boardId' }, type: { from: 'body', name: 'type' } })
   async create(
     @Body() body: CreateUploadDto,
@@ -43,6 +46,7 @@ export class UploadsController {
       tenant,
       createdBy: principalId,
     });
+    auditArtifact(request, upload.artifact);
     return {
       artifactId: upload.artifactId,
       url: absoluteUrl(request, upload.url),
@@ -55,6 +59,7 @@ export class UploadsController {
 
   @Post(':artifactId/complete')
   @HttpCode(200)
+  @AuditAction('upload.complete')
   @ArtifactAccess('write', { param: 'artifactId' })
   async complete(@CurrentArtifact() artifact: StoredArtifact, @RequestTenant() tenant: string) {
     return artifactView(await this.storage.completeUpload(artifact.id, { tenant }));

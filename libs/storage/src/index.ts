@@ -35,3 +35,4 @@ export { InjectStorageProvider } from './storage.decorators.js';
 export { StorageModule } from './storage.module.js';
 export type { StorageModuleExtras } from './storage.module-definition.js';
 export * from './auth/index.js';
+export * from './audit/index.js';

@@ -28,6 +28,8 @@ export const REQUEST_PRINCIPAL = 'storagePrincipal';
 export const REQUEST_PRINCIPAL_ID = 'storagePrincipalId';
 export const REQUEST_TENANT = 'storageTenant';
 export const REQUEST_ARTIFACT = 'storageArtifact';
+/** The board target (create, list routes) the guard authorized. */
+export const REQUEST_TARGET = 'storageTarget';
 
 /** The caller the guard authenticated. */
 export const StoragePrincipal = createParamDecorator((_data: unknown, context: ExecutionContext) => {

@@ -8,6 +8,7 @@ import {
   PayloadTooLargeError,
 } from '../errors/index.js';
 import { assertValidKey } from '../keys/index.js';
+import { AuditAction } from '../audit/audit.decorator.js';
 import { SelfServedProvider } from '../providers/self-served.provider.js';
 import { StorageProviderRegistry } from '../providers/storage-provider.registry.js';
 import { parseContentType } from '../service/content-type.js';
@@ -37,6 +38,7 @@ export class SignedUrlController {
   }
 
   @Get(':provider/*key')
+  @AuditAction('signed_url.download', { locate: true })
   async download(@Req() request: Request, @Res() response: Response): Promise<void> {
     await this.serve(request, response, false);
   }
@@ -67,6 +69,7 @@ export class SignedUrlController {
   }
 
   @Put(':provider/*key')
+  @AuditAction('signed_url.upload', { locate: true })
   async upload(@Req() request: Request, @Res() response: Response): Promise<void> {
     const { provider, providerName, key } = this.target(request);
     const claims = provider.signer.verify({ method: 'PUT', provider: providerName, key, query: request.query });

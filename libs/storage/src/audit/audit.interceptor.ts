@@ -1,0 +1,67 @@
+import { Injectable, Logger, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request, Response } from 'express';
+import { catchError, throwError, type Observable } from 'rxjs';
+import type { ArtifactRegistry } from '../registry/index.js';
+import type { AuditEventInput, StorageAuditLog } from './audit-log.js';
+import { failureFacts, outcomeOf, requestFacts } from './audit-request.js';
+import { AUDIT_ACTION_METADATA, type AuditActionMetadata } from './audit.decorator.js';
+
+/**
+ * Records each request to an @AuditAction route once its response is over (so the status is
+ * final, and a client that hangs up mid-download is recorded as such). Writing never fails
+ * or delays the request: an audit write that fails is logged.
+ */
+@Injectable()
+export class StorageAuditInterceptor implements NestInterceptor {
+  private readonly logger = new Logger('StorageAudit');
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly audit: StorageAuditLog,
+    private readonly registry: ArtifactRegistry,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const rule = this.reflector.getAllAndOverride<AuditActionMetadata | undefined>(AUDIT_ACTION_METADATA, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (!rule || context.getType() !== 'http') return next.handle();
+    const request = context.switchToHttp().getRequest<Request>();
+    const response = context.switchToHttp().getResponse<Response>();
+    let failure: { error: unknown } | undefined;
+    response.once('close', () => {
+      void this.write(rule, request, response, failure);
+    });
+    return next.handle().pipe(
+      catchError((error: unknown) => {
+        failure = { error };
+        return throwError(() => error);
+      }),
+    );
+  }
+
+  private async write(rule: AuditActionMetadata, request: Request, response: Response, failure?: { error: unknown }): Promise<void> {
+    try {
+      const event: AuditEventInput = { action: rule.action, ...requestFacts(request), outcome: 'success', statusCode: response.statusCode };
+      if (failure) Object.assign(event, failureFacts(failure.error));
+      else if (!response.writableFinished) Object.assign(event, { outcome: 'error', errorCode: 'E_ABORTED' });
+      else event.outcome = outcomeOf(response.statusCode);
+      if (rule.locate && !event.artifactId) Object.assign(event, await this.locate(request));
+      await this.audit.record(event);
+    } catch (error) {
+      this.logger.warn({ msg: 'could not write an audit event', action: rule.action, error: String(error) });
+    }
+  }
+
+  /** The artifact a signed URL's provider and key belong to, when a record has them. */
+  private async locate(request: Request): Promise<Partial<AuditEventInput>> {
+    const provider = request.params?.provider;
+    const segments = request.params?.key as unknown;
+    const key = Array.isArray(segments) ? segments.join('/') : typeof segments === 'string' ? segments : undefined;
+    if (typeof provider !== 'string' || !key || key.length > 1024) return {};
+    const artifact = await this.registry.findByLocation(provider, key);
+    return artifact ? { artifactId: artifact.id, boardId: artifact.boardId, tenant: artifact.tenant } : {};
+  }
+}
