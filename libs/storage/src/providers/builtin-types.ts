@@ -20,6 +20,10 @@ export const BUILT_IN_PROVIDER_TYPES: Record<string, BuiltInProviderType> = {
     load: async () => (await import('./memory/memory.provider.js')).MemoryStorageProvider,
     packages: [],
   },
+  s3: {
+    load: async () => (await import('./s3/s3.provider.js')).S3StorageProvider,
+    packages: ['@aws-sdk/client-s3@^3', '@aws-sdk/lib-storage@^3', '@aws-sdk/s3-request-presigner@^3', '@aws-sdk/s3-presigned-post@^3'],
+  },
   gcs: {
     load: async () => (await import('./gcs/gcs.provider.js')).GcsStorageProvider,
     packages: ['@google-cloud/storage@^7'],
