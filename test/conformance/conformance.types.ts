@@ -27,7 +27,7 @@ export interface ConformanceTarget {
    * service (e.g. s3rver does not verify presigned signatures), each with the reason. They are
    * skipped visibly, next to capabilities the provider itself lacks.
    */
-  backendLimitations?: Partial<Record<CapabilityName, string>>;
+  backendLimitations?: Partial<Record<ConformanceCheck, string>>;
   /** Bytes of the large streamed object case. Default 100 MiB. */
   largeObjectBytes?: number;
   /**
@@ -36,11 +36,18 @@ export interface ConformanceTarget {
    */
   largeObjectRetainedBytes?: number;
   /**
-   * Awkward-key kinds the provider or its service cannot store, each with the reason (e.g. a
-   * service whose key alphabet excludes unicode). Skipped visibly like capabilities.
+   * Awkward-key checks the provider or its backend cannot pass, each with the reason (e.g. a
+   * service whose key alphabet excludes unicode). A kind (`unicode`) skips every check of that
+   * kind; `copy:<kind>` skips only its copy. Skipped visibly like capabilities.
    */
-  keyLimitations?: Partial<Record<AwkwardKeyKind, string>>;
+  keyLimitations?: Partial<Record<AwkwardKeyKind | `copy:${AwkwardKeyKind}`, string>>;
 }
 
 /** The kinds of awkward but valid keys every provider is asked to round-trip. */
 export type AwkwardKeyKind = 'spaces' | 'unicode' | 'plus' | 'percent' | 'equals' | 'punctuation' | 'long name';
+
+/**
+ * What a backend limitation can name: a provider capability, or a finer check of the suite that
+ * a test backend may get wrong although the provider supports it (s3rver and `bytes=0-0`).
+ */
+export type ConformanceCheck = CapabilityName | 'singleByteRange';

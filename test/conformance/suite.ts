@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, it, type TestContext } from 'vitest';
-import type { CapabilityName, StorageProvider } from '@app/storage';
+import type { StorageProvider } from '@app/storage';
 import { defineDataCases } from './cases/data.js';
 import { defineKeyCases } from './cases/keys.js';
 import { defineObjectCases } from './cases/objects.js';
 import { definePresignCases } from './cases/presign.js';
-import type { ConformanceEnvironment, ConformanceTarget } from './conformance.types.js';
+import type { ConformanceCheck, ConformanceEnvironment, ConformanceTarget } from './conformance.types.js';
 
 declare module '@vitest/runner' {
   interface TaskMeta {
@@ -16,7 +16,7 @@ declare module '@vitest/runner' {
 
 export interface CaseOptions {
   /** Capabilities the case relies on: unsupported or unverifiable ones skip it, with the reason. */
-  needs?: CapabilityName[];
+  needs?: ConformanceCheck[];
   /** Skips the case with this reason when set (a fact of the target, not of a capability). */
   skipReason?: (env: ConformanceEnvironment) => string | undefined;
   timeout?: number;
@@ -51,8 +51,8 @@ export class ConformanceRun {
   }
 
   /** Why a capability cannot be checked here, or undefined when it can. */
-  limitation(provider: StorageProvider, capability: CapabilityName): string | undefined {
-    const own = provider.capabilities[capability];
+  limitation(provider: StorageProvider, capability: ConformanceCheck): string | undefined {
+    const own = (provider.capabilities as Partial<Record<ConformanceCheck, true | string>>)[capability];
     if (typeof own === 'string') return `${capability} unsupported by the provider: ${own}`;
     const backend = this.target.backendLimitations?.[capability];
     if (backend) return `${capability} not checkable against the test backend: ${backend}`;

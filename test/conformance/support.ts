@@ -142,7 +142,7 @@ export async function sendPresignedUpload(
     const form = new FormData();
     for (const [name, value] of Object.entries(fields)) form.append(name, value);
     // The file must be the last field of a POST policy upload.
-    form.append('file', new Blob([body], { type: options.contentType ?? request.headers['content-type'] ?? 'application/octet-stream' }));
+    form.append('file', new Blob([new Uint8Array(body)], { type: options.contentType ?? request.headers['content-type'] ?? 'application/octet-stream' }));
     return fetch(url, { method: options.method ?? 'POST', body: form });
   }
   const headers: Record<string, string> = { ...request.headers };
@@ -151,7 +151,7 @@ export async function sendPresignedUpload(
     headers['content-type'] = options.contentType;
   }
   const method = options.method ?? request.method;
-  return fetch(url, { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : body });
+  return fetch(url, { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : new Uint8Array(body) });
 }
 
 /** Drains a response body so the connection is released, returning its bytes. */

@@ -45,6 +45,11 @@ export async function startS3rver(buckets: string[]): Promise<S3rverInstance> {
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    // A crash mid-run shows up as refused connections: say why, once.
+    if (!stopping) console.error(`s3rver exited unexpectedly (${code ?? signal}):\n${stderr.slice(-4000)}`);
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let stdout = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -60,6 +65,7 @@ export async function startS3rver(buckets: string[]): Promise<S3rverInstance> {
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     region: 'us-east-1',
     stop: async () => {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) {
         const exited = once(child, 'exit');
         child.stdin!.end();

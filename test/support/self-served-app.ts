@@ -18,7 +18,7 @@ export interface SelfServedAppOptions {
   /** Custom provider types (`StorageModule.forRoot({ providerTypes })`). */
   providerTypes?: StorageProviderClass[];
   /** Modules the app imports besides storage and TypeORM (services custom types inject). */
-  imports?: Array<Type | DynamicModule | ForwardReference>;
+  imports?: Array<Type | DynamicModule | Promise<DynamicModule> | ForwardReference>;
 }
 
 export interface SelfServedApp {

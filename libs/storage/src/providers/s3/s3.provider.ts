@@ -1,0 +1,405 @@
+import { addAbortSignal, PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  AbortMultipartUploadCommand,
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+  type ServerSideEncryption,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { Injectable } from '@nestjs/common';
+import type {
+  BodySource,
+  ByteRange,
+  GetOptions,
+  GetResult,
+  ListOptions,
+  ListPage,
+  ObjectInfo,
+  PresignDownloadOptions,
+  PresignedRequest,
+  PresignUploadOptions,
+  ProviderCapabilities,
+  ProviderContext,
+  PutOptions,
+  PutResult,
+  ResolvedRange,
+} from '../../contract/index.js';
+import { StorageProvider, StorageProviderType } from '../../contract/index.js';
+import { InvalidArgumentError, ProviderUnavailableError, RangeNotSatisfiableError, StorageError, TimeoutError } from '../../errors/index.js';
+import { contentDisposition } from '../../http/content-headers.js';
+import { resolveRange, toReadable } from '../../streams/index.js';
+import { S3ProviderConfig } from './s3.config.js';
+import { s3StatusOf, toStorageError, type S3ErrorContext } from './s3.errors.js';
+
+/** SigV4 presigned URLs live at most seven days. */
+export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
+
+export interface PresignPostOptions {
+  expiresIn: number;
+  contentType: string;
+  /** Largest body the form may carry (policy `content-length-range`). */
+  maxSize: number;
+  /** Smallest body. Default 0. */
+  minSize?: number;
+}
+
+const blank = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+
+function rangeHeader(range: ByteRange): string {
+  if ('suffix' in range) return `bytes=-${range.suffix}`;
+  return `bytes=${range.start}-${range.end ?? ''}`;
+}
+
+/** `bytes a-b/total` from a 206 answer. */
+function parseContentRange(header: string | undefined): ResolvedRange | undefined {
+  const match = header ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(header.trim()) : null;
+  return match ? { start: Number(match[1]), end: Number(match[2]), total: Number(match[3]) } : undefined;
+}
+
+interface ObjectHeaders {
+  ContentLength?: number;
+  ContentType?: string;
+  Metadata?: Record<string, string>;
+  LastModified?: Date;
+  ETag?: string;
+  CacheControl?: string;
+}
+
+function infoOf(key: string, headers: ObjectHeaders, size = headers.ContentLength ?? 0): ObjectInfo {
+  return {
+    key,
+    size,
+    contentType: headers.ContentType ?? 'application/octet-stream',
+    metadata: { ...(headers.Metadata ?? {}) },
+    lastModified: headers.LastModified ?? new Date(0),
+    etag: headers.ETag,
+    cacheControl: headers.CacheControl,
+  };
+}
+
+/**
+ * Amazon S3 and S3-compatible stores, on the AWS SDK v3. Uploads stream through lib-storage
+ * (one PutObject for bodies under a part, multipart above or when the length is unknown; at
+ * most queueSize x partSize bytes buffered); a failed or aborted upload aborts its multipart
+ * upload, so nothing is left behind and an existing object is untouched.
+ */
+@Injectable()
+@StorageProviderType('s3', { config: S3ProviderConfig })
+export class S3StorageProvider extends StorageProvider<S3ProviderConfig> {
+  readonly capabilities: ProviderCapabilities = {
+    rangeRead: true,
+    suffixRange: true,
+    list: true,
+    copy: true,
+    userMetadata: true,
+    createOnly: true,
+    presignDownload: true,
+    presignUpload: true,
+    presignUploadEnforcesContentType: true,
+    presignEnforcesSignature: true,
+    presignEnforcesExpiry: true,
+    presignUploadEnforcesMaxSize: true,
+    publicUrl: 'S3 objects are served through presigned URLs (buckets are private)',
+  };
+
+  /** The SDK client, for operations the provider contract does not cover. */
+  client!: S3Client;
+  /**
+   * Presigning never adds flexible checksums: a checksum of the empty body would be signed into
+   * the URL and every real upload through it would fail.
+   */
+  private presigner!: S3Client;
+  private bucket!: string;
+
+  override async initialize(context: ProviderContext<S3ProviderConfig>): Promise<void> {
+    await super.initialize(context);
+    const config = context.config;
+    this.bucket = config.bucket;
+    const endpoint = blank(config.endpoint);
+    const accessKeyId = blank(config.access_key_id);
+    const checksumMode = blank(config.checksum_mode) ?? (endpoint ? 'when_required' : 'when_supported');
+    const checksums = checksumMode === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+    const base: S3ClientConfig = {
+      region: config.region,
+      endpoint,
+      forcePathStyle: config.force_path_style ?? false,
+      // Without keys the SDK's default chain finds credentials (env, profile, web identity, roles).
+      credentials: accessKeyId ? { accessKeyId, secretAccessKey: config.secret_access_key! } : undefined,
+      requestHandler: { connectionTimeout: 10_000 },
+    };
+    this.client = new S3Client({ ...base, requestChecksumCalculation: checksums, responseChecksumValidation: checksums });
+    this.presigner = new S3Client({ ...base, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  }
+
+  private fail(error: unknown, context: Omit<S3ErrorContext, 'bucket'>): never {
+    throw toStorageError(error, { ...context, bucket: this.bucket });
+  }
+
+  /** Server-side encryption parameters of every write (PutObject, CreateMultipartUpload, CopyObject). */
+  private encryption(): { ServerSideEncryption?: ServerSideEncryption; SSEKMSKeyId?: string } {
+    const sse = blank(this.config.sse);
+    if (!sse) return {};
+    return { ServerSideEncryption: sse as ServerSideEncryption, SSEKMSKeyId: sse === 'aws:kms' ? blank(this.config.kms_key_id) : undefined };
+  }
+
+  /** The same encryption as request headers, which a presigned PUT's client must send. */
+  private encryptionHeaders(): Record<string, string> {
+    const { ServerSideEncryption: sse, SSEKMSKeyId: kmsKey } = this.encryption();
+    return {
+      ...(sse ? { 'x-amz-server-side-encryption': sse } : {}),
+      ...(kmsKey ? { 'x-amz-server-side-encryption-aws-kms-key-id': kmsKey } : {}),
+    };
+  }
+
+  /**
+   * The client as lib-storage sees it, with the caller's signal on every request except the
+   * AbortMultipartUpload that cleans up after an abort.
+   */
+  private clientFor(signal: AbortSignal | undefined): S3Client {
+    if (!signal) return this.client;
+    const client = this.client;
+    return new Proxy(client, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return (command: Parameters<S3Client['send']>[0], options?: { abortSignal?: AbortSignal }) =>
+          command instanceof AbortMultipartUploadCommand ? target.send(command, options) : target.send(command, { ...options, abortSignal: signal });
+      },
+    });
+  }
+
+  async put(key: string, body: BodySource, options: PutOptions): Promise<PutResult> {
+    const { signal } = options;
+    signal?.throwIfAborted();
+    // The body flows through a PassThrough so that an abort or a failing source ends it: then
+    // lib-storage stops, aborts the multipart upload, and only then rejects.
+    let bodyError: unknown;
+    let Body: Buffer | Uint8Array | Readable;
+    let feeding: Promise<void> = Promise.resolve();
+    let pass: PassThrough | undefined;
+    let size = 0;
+    if (body instanceof Uint8Array && !signal) {
+      Body = body;
+    } else {
+      pass = new PassThrough();
+      Body = pass;
+      const count = async function* (source: AsyncIterable<Buffer>) {
+        for await (const chunk of source) {
+          size += chunk.length;
+          yield chunk;
+        }
+      };
+      feeding = pipeline(toReadable(body), count, pass, { signal }).catch((error: unknown) => {
+        bodyError ??= error;
+      });
+    }
+    const upload = new Upload({
+      client: this.clientFor(signal),
+      params: {
+        Bucket: this.bucket,
+        Key: key,
+        Body,
+        ContentType: options.contentType,
+        ContentLength: options.contentLength,
+        CacheControl: options.cacheControl,
+        Metadata: options.metadata,
+        // S3 refuses the write with 412 if the key exists (single PUT and CompleteMultipartUpload).
+        IfNoneMatch: options.ifNotExists ? '*' : undefined,
+        ...this.encryption(),
+      },
+    });
+    try {
+      const result = await upload.done();
+      await feeding;
+      return { key, size: pass ? size : (body as Uint8Array).byteLength, etag: result.ETag };
+    } catch (error) {
+      const fromBody = bodyError;
+      pass?.destroy();
+      await feeding;
+      if (signal?.aborted) throw signal.reason;
+      if (fromBody) throw fromBody;
+      this.fail(error, { operation: 'upload', key });
+    }
+  }
+
+  async get(key: string, options: GetOptions = {}): Promise<GetResult> {
+    let output;
+    try {
+      output = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: options.range ? rangeHeader(options.range) : undefined }),
+        { abortSignal: options.signal },
+      );
+    } catch (error) {
+      const mapped = toStorageError(error, { operation: 'read', key, bucket: this.bucket });
+      // A 416 carries no size; look it up so the error can say what range would be valid.
+      if (mapped instanceof RangeNotSatisfiableError) throw new RangeNotSatisfiableError((await this.head(key)).size, { cause: error });
+      throw mapped;
+    }
+    const body = output.Body as Readable;
+    if (options.signal) addAbortSignal(options.signal, body);
+    const range = options.range ? parseContentRange(output.ContentRange) : undefined;
+    if (options.range) {
+      // Some S3-compatible stores ignore or misread ranges; never hand out other bytes than asked for.
+      const expected = range ? resolveRange(options.range, range.total) : undefined;
+      if (!range || range.start !== expected!.start || range.end !== expected!.end) {
+        body.destroy();
+        throw new StorageError(
+          `The S3 endpoint answered ${output.ContentRange ?? 'the whole object'} for ${rangeHeader(options.range)} of ${key}`,
+          { details: { provider: 's3', operation: 'read' } },
+        );
+      }
+    }
+    return { body, info: infoOf(key, output, range?.total), range };
+  }
+
+  async head(key: string): Promise<ObjectInfo> {
+    try {
+      return infoOf(key, await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
+    } catch (error) {
+      this.fail(error, { operation: 'head', key });
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      // S3 answers 204 for a missing key too.
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (error) {
+      const mapped = toStorageError(error, { operation: 'delete', key, bucket: this.bucket });
+      if ((mapped as { code?: string }).code === 'E_NOT_FOUND') return;
+      throw mapped;
+    }
+  }
+
+  /**
+   * One ListObjectsV2 page; the continuation token is the cursor. Tokens name the last key
+   * returned, so keys added meanwhile are neither skipped nor repeated. List answers carry no
+   * content type or metadata: items say `application/octet-stream` and `{}` (head() a key for them).
+   */
+  async list(options: ListOptions): Promise<ListPage> {
+    try {
+      const output = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: options.prefix || undefined,
+          MaxKeys: Math.max(1, Math.min(options.limit ?? 1000, 1000)),
+          ContinuationToken: options.cursor,
+        }),
+      );
+      const items = (output.Contents ?? []).map((entry) =>
+        infoOf(entry.Key!, { ContentLength: entry.Size, LastModified: entry.LastModified, ETag: entry.ETag }),
+      );
+      return { items, cursor: output.IsTruncated ? output.NextContinuationToken : undefined };
+    } catch (error) {
+      this.fail(error, { operation: 'list', key: options.prefix });
+    }
+  }
+
+  /** A server-side CopyObject (bytes never pass through this process; S3 allows up to 5 GiB). */
+  async copy(sourceKey: string, destinationKey: string): Promise<void> {
+    try {
+      await this.client.send(
+        new CopyObjectCommand({
+          Bucket: this.bucket,
+          Key: destinationKey,
+          CopySource: `${encodeURIComponent(this.bucket)}/${sourceKey.split('/').map(encodeURIComponent).join('/')}`,
+          MetadataDirective: 'COPY',
+          ...this.encryption(),
+        }),
+      );
+    } catch (error) {
+      this.fail(error, { operation: 'copy', key: sourceKey });
+    }
+  }
+
+  private expiry(expiresIn: number): number {
+    if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_PRESIGN_SECONDS) {
+      throw new InvalidArgumentError(`S3 presigned URLs expire after 1 to ${MAX_PRESIGN_SECONDS} seconds`);
+    }
+    return expiresIn;
+  }
+
+  async presignDownload(key: string, options: PresignDownloadOptions): Promise<PresignedRequest> {
+    const expiresIn = this.expiry(options.expiresIn);
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      ResponseContentDisposition: options.filename ? contentDisposition('attachment', options.filename) : undefined,
+      ResponseContentType: options.responseContentType,
+    });
+    const url = await getSignedUrl(this.presigner, command, { expiresIn });
+    return { url, method: 'GET', headers: {}, expiresAt: new Date(Date.now() + expiresIn * 1000) };
+  }
+
+  /**
+   * A presigned upload. With `maxSize` (as StorageService always sends) it is a POST policy
+   * form, the only presigned S3 upload that can cap the body size; otherwise a PUT URL.
+   * Both are bound to the content type.
+   */
+  async presignUpload(key: string, options: PresignUploadOptions): Promise<PresignedRequest> {
+    if (options.maxSize !== undefined) {
+      return this.presignPost(key, { expiresIn: options.expiresIn, contentType: options.contentType, maxSize: options.maxSize });
+    }
+    return this.presignPut(key, options);
+  }
+
+  /** A presigned PUT URL; `content-type` (and any SSE header) is signed, so the client must send it as given. */
+  async presignPut(key: string, options: Pick<PresignUploadOptions, 'expiresIn' | 'contentType'>): Promise<PresignedRequest> {
+    const expiresIn = this.expiry(options.expiresIn);
+    const command = new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: options.contentType, ...this.encryption() });
+    const url = await getSignedUrl(this.presigner, command, { expiresIn, signableHeaders: new Set(['content-type']) });
+    return {
+      url,
+      method: 'PUT',
+      headers: { 'content-type': options.contentType, ...this.encryptionHeaders() },
+      expiresAt: new Date(Date.now() + expiresIn * 1000),
+    };
+  }
+
+  /**
+   * A presigned POST policy: the client sends `multipart/form-data` with every field, then the
+   * file last. The policy pins the key, the content type, SSE and `content-length-range`.
+   */
+  async presignPost(key: string, options: PresignPostOptions): Promise<PresignedRequest> {
+    const expiresIn = this.expiry(options.expiresIn);
+    if (key.endsWith('${filename}')) {
+      // The SDK would turn this suffix into a `starts-with` condition: any key under the prefix.
+      throw new InvalidArgumentError('A key ending in "${filename}" cannot be presigned for a POST upload');
+    }
+    const { url, fields } = await createPresignedPost(this.presigner, {
+      Bucket: this.bucket,
+      Key: key,
+      Expires: expiresIn,
+      Conditions: [['content-length-range', options.minSize ?? 0, options.maxSize]],
+      Fields: { 'Content-Type': options.contentType, ...this.encryptionHeaders() },
+    });
+    return { url, method: 'POST', headers: {}, fields, expiresAt: new Date(Date.now() + expiresIn * 1000) };
+  }
+
+  async ping(signal?: AbortSignal): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: signal });
+    } catch (error) {
+      if (s3StatusOf(error) === 404) {
+        throw new ProviderUnavailableError(`S3 bucket "${this.bucket}" does not exist`, { cause: error });
+      }
+      const mapped = toStorageError(error, { operation: 'ping', bucket: this.bucket });
+      if (mapped instanceof ProviderUnavailableError || mapped instanceof TimeoutError) throw mapped;
+      throw new ProviderUnavailableError(`S3 bucket "${this.bucket}" is not usable: ${(mapped as Error).message}`, { cause: error });
+    }
+  }
+
+  override async close(): Promise<void> {
+    this.client?.destroy();
+    this.presigner?.destroy();
+  }
+}
