@@ -4,11 +4,14 @@ import { CorruptionError } from '../errors/index.js';
 
 /**
  * Passes bytes through and fails at the end with CorruptionError when their size or SHA-256
- * differs from the record's. The reader sees an error instead of a silently wrong body.
+ * differs from the record's. The reader sees an error instead of a silently wrong body: the
+ * last chunk is held back until the hash is checked, so a corrupt body never arrives whole
+ * (an HTTP response is cut short of its Content-Length instead of completing).
  */
 export class VerifyingStream extends Transform {
   private readonly hash = createHash('sha256');
   private bytes = 0;
+  private held?: Buffer;
 
   constructor(
     private readonly expected: { size: number; sha256: string },
@@ -25,7 +28,9 @@ export class VerifyingStream extends Transform {
       return;
     }
     this.hash.update(chunk);
-    callback(null, chunk);
+    const previous = this.held;
+    this.held = chunk;
+    callback(null, previous);
   }
 
   override _flush(callback: TransformCallback): void {
@@ -39,6 +44,6 @@ export class VerifyingStream extends Transform {
       callback(new CorruptionError('Stored object does not match its recorded SHA-256'));
       return;
     }
-    callback();
+    callback(null, this.held);
   }
 }
