@@ -40,12 +40,12 @@ export class S3ProviderConfig {
 
   /** With secret_access_key; both or neither. */
   @ValidateIf((config: S3ProviderConfig) => isSet(config.access_key_id) || isSet(config.secret_access_key))
-  @IsString({ message: 'access_key_id must be set together with secret_access_key' })
+  @IsString()
   @IsNotEmpty({ message: 'access_key_id must be set together with secret_access_key' })
   access_key_id?: string;
 
   @ValidateIf((config: S3ProviderConfig) => isSet(config.access_key_id) || isSet(config.secret_access_key))
-  @IsString({ message: 'secret_access_key must be set together with access_key_id' })
+  @IsString()
   @IsNotEmpty({ message: 'secret_access_key must be set together with access_key_id' })
   secret_access_key?: string;
 

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -162,17 +163,19 @@ export class S3StorageProvider extends StorageProvider<S3ProviderConfig> {
   }
 
   /**
-   * The client as lib-storage sees it, with the caller's signal on every request except the
-   * AbortMultipartUpload that cleans up after an abort.
+   * The client as lib-storage sees it, with the caller's signal on the requests that carry bytes
+   * or commit them. CreateMultipartUpload runs to its end so that its upload id is known and the
+   * upload can be aborted; AbortMultipartUpload is the cleanup itself.
    */
   private clientFor(signal: AbortSignal | undefined): S3Client {
     if (!signal) return this.client;
-    const client = this.client;
-    return new Proxy(client, {
+    return new Proxy(this.client, {
       get(target, property, receiver) {
         if (property !== 'send') return Reflect.get(target, property, receiver);
         return (command: Parameters<S3Client['send']>[0], options?: { abortSignal?: AbortSignal }) =>
-          command instanceof AbortMultipartUploadCommand ? target.send(command, options) : target.send(command, { ...options, abortSignal: signal });
+          command instanceof AbortMultipartUploadCommand || command instanceof CreateMultipartUploadCommand
+            ? target.send(command, options)
+            : target.send(command, { ...options, abortSignal: signal });
       },
     });
   }
