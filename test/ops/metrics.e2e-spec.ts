@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StorageInstrumentation } from '@app/storage';
 import { StorageMetrics } from '@app/storage/metrics';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { tempDir } from '../support/temp-dir.js';
 import { bearer } from '../support/tokens.js';
+import { restartableS3rver } from './health-support.js';
 import { scrape, valueOf, type Sample } from './metrics-support.js';
 
 const editor = bearer({ sub: 'alice', tenant: 't1', boards: { b1: 'editor' } });
@@ -128,5 +130,74 @@ describe('GET /metrics', () => {
     server.app.get(StorageInstrumentation).breakerStateChanged('local', 'closed');
     samples = (await scrape(server.url)).samples;
     expect(state(samples, 'local', 'closed')).toBe(1);
+  });
+});
+
+/** The breaker gauge follows the resilience layer's breaker while a real S3 backend stops and returns. */
+describe('GET /metrics with an S3 backend that stops', () => {
+  let server: TestServer;
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let s3: Awaited<ReturnType<typeof restartableS3rver>>;
+
+  beforeAll(async () => {
+    dir = await tempDir('boards-metrics-s3-');
+    s3 = await restartableS3rver(`${dir.path}/s3`, ['media']);
+    server = await startTestServer({
+      env: { METRICS_STORED_REFRESH_SECONDS: '0' },
+      storage: (root) => ({
+        defaultProvider: 'media',
+        providers: {
+          local: { type: 'local', config: { base_path: `${root}/storage`, signing_secret: 'a-test-signing-secret-0123456789' } },
+          media: {
+            type: 's3',
+            config: { bucket: 'media', region: 'us-east-1', endpoint: s3.endpoint, force_path_style: true, access_key_id: 'S3RVER', secret_access_key: 'S3RVER' },
+            resilience: { circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 300 }, retry: { maxAttempts: 1 } },
+          },
+        },
+      }),
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await s3?.stop();
+    await dir?.remove();
+  });
+
+  it('counts S3 operations and errors, and shows the breaker open while the backend is away, closed after', async () => {
+    const state = async () => {
+      const { samples } = await scrape(server.url);
+      const current = samples.filter((s) => s.name === 'boards_storage_circuit_breaker_state' && s.labels.provider === 'media' && s.value === 1);
+      return current.map((s) => s.labels.state);
+    };
+    const created = await fetch(`${server.url}/artifacts?type=image&boardId=b1`, {
+      method: 'POST',
+      headers: { ...editor, 'content-type': 'application/octet-stream' },
+      body: Buffer.alloc(2048, 1),
+    });
+    expect(created.status).toBe(201);
+    const { id, provider } = await created.json();
+    expect(provider).toBe('media');
+    let samples = (await scrape(server.url)).samples;
+    expect(valueOf(samples, 'boards_storage_bytes_in_total', { provider: 'media' })).toBe(2048);
+    expect(valueOf(samples, 'boards_storage_stored_bytes', { provider: 'media', artifact_type: 'image' })).toBe(2048);
+
+    await s3.stop();
+    for (let i = 0; i < 3; i++) {
+      expect((await fetch(`${server.url}/artifacts/${id}/content`, { headers: editor })).status).toBeGreaterThanOrEqual(500);
+    }
+    expect(await state()).toEqual(['open']);
+    samples = (await scrape(server.url)).samples;
+    expect(valueOf(samples, 'boards_storage_operations_total', { provider: 'media', operation: 'read', outcome: 'error' })).toBe(3);
+    const codes = samples.filter((s) => s.name === 'boards_storage_errors_total' && s.labels.provider === 'media').map((s) => s.labels.code);
+    expect(codes).toContain('E_PROVIDER_UNAVAILABLE');
+
+    await s3.start();
+    await new Promise((resolve) => setTimeout(resolve, 400)); // past halfOpenAfterMs: the next call is the test call
+    const read = await fetch(`${server.url}/artifacts/${id}/content`, { headers: editor });
+    expect(read.status).toBe(200);
+    expect((await read.arrayBuffer()).byteLength).toBe(2048);
+    expect(await state()).toEqual(['closed']);
+    samples = (await scrape(server.url)).samples;
+    expect(valueOf(samples, 'boards_storage_bytes_out_total', { provider: 'media' })).toBe(2048);
   });
 });
