@@ -1,10 +1,13 @@
 import { readFileSync, readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseStorageConfig, resolveStorageOptions } from '@app/storage';
+import { loadStorageConfig, parseStorageConfig, resolveStorageOptions } from '@app/storage';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { tempDir } from '../support/temp-dir.js';
+import { restartableS3rver } from './health-support.js';
 
 const DEPLOY = resolve(dirname(fileURLToPath(import.meta.url)), '../../deploy/kubernetes');
 
@@ -143,16 +146,37 @@ describe('deploy/kubernetes manifests', () => {
   });
 });
 
-describe('deploy/kubernetes probe and scrape paths on the running server', () => {
+/** The API container's storage.yaml and environment, against s3rver instead of AWS. */
+describe('deploy/kubernetes: the server booted with the manifests\' storage.yaml', () => {
   let server: TestServer;
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let s3: Awaited<ReturnType<typeof restartableS3rver>>;
+
   beforeAll(async () => {
-    server = await startTestServer();
+    dir = await tempDir('boards-deploy-');
+    const api = named('Deployment', 'boards-storage-api');
+    const env = containerEnv(api);
+    s3 = await restartableS3rver(`${dir.path}/s3`, [env.S3_BUCKET, env.S3_ARCHIVE_BUCKET]);
+    Object.assign(env, {
+      S3_ENDPOINT: s3.endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    });
+    const file = `${dir.path}/storage.yaml`;
+    await writeFile(file, named('ConfigMap', 'boards-storage-config').data['storage.yaml']);
+    server = await startTestServer({
+      storage: () => loadStorageConfig(file, env),
+      env: { HEALTH_TIMEOUT_MS: env.HEALTH_TIMEOUT_MS },
+    });
   });
   afterAll(async () => {
     await server?.close();
+    await s3?.stop();
+    await dir?.remove();
   });
 
-  it('answers 200 on every path a manifest probes or scrapes', async () => {
+  it('answers 200 on every path a manifest probes or scrapes, ready with both S3 providers up', async () => {
     const paths = new Set<string>();
     for (const deployment of deployments) {
       const { containers } = deployment.spec.template.spec;
@@ -161,5 +185,9 @@ describe('deploy/kubernetes probe and scrape paths on the running server', () =>
     }
     expect([...paths].sort()).toEqual(['/health/live', '/health/ready', '/metrics']);
     for (const path of paths) expect((await fetch(`${server.url}${path}`)).status, path).toBe(200);
+    const ready = await (await fetch(`${server.url}/health/ready`)).json();
+    expect(ready.status).toBe('ok');
+    expect(ready.details['storage:primary']).toMatchObject({ status: 'up', type: 's3', optional: false });
+    expect(ready.details['storage:archive']).toMatchObject({ status: 'up', type: 's3', optional: true });
   });
 });
