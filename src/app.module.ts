@@ -10,6 +10,7 @@ import {
   type ContentScanner,
   type StorageModuleOptions,
 } from '@app/storage';
+import { StorageCleanupModule } from '@app/storage/cleanup';
 import { ArtifactsController } from './artifacts/artifacts.controller.js';
 import { UploadsController } from './artifacts/uploads.controller.js';
 import { ArtifactAuditController } from './audit/audit.controller.js';
@@ -43,6 +44,8 @@ export class AppModule implements NestModule {
           inspectors: CONTENT_VALIDATION_INSPECTORS,
           scanners,
         }),
+        // The sweeper, on the `cleanup` block's schedule; `cleanup.enabled: false` turns it off here.
+        StorageCleanupModule.forRoot(),
         ServerSecurityModule.register(settings),
         ServerHealthModule.register(settings),
         ServerMetricsModule.register(settings),
