@@ -4,6 +4,8 @@ import { InvalidArgumentError } from '../errors/index.js';
 import { StorageAuditEvent, type AuditOutcome } from './audit-event.entity.js';
 
 export interface AuditEventInput {
+  /** Defaults to a new UUIDv7; pass one made when the request arrived to keep events in arrival order. */
+  id?: string;
   action: string;
   outcome: AuditOutcome;
   statusCode?: number | null;
@@ -50,7 +52,7 @@ export class StorageAuditLog {
   async record(input: AuditEventInput): Promise<StorageAuditEvent> {
     // Fields come from requests: clipped to their columns so a hostile value cannot fail the insert.
     const row = this.repository.create({
-      id: uuidv7(),
+      id: input.id ?? uuidv7(),
       occurredAt: input.occurredAt ?? new Date(),
       action: input.action.slice(0, 64),
       outcome: input.outcome,

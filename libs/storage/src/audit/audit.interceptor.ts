@@ -2,6 +2,7 @@ import { Injectable, Logger, type CallHandler, type ExecutionContext, type NestI
 import { Reflector } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { catchError, throwError, type Observable } from 'rxjs';
+import { v7 as uuidv7 } from 'uuid';
 import type { ArtifactRegistry } from '../registry/index.js';
 import type { AuditEventInput, StorageAuditLog } from './audit-log.js';
 import { failureFacts, outcomeOf, requestFacts } from './audit-request.js';
@@ -30,9 +31,11 @@ export class StorageAuditInterceptor implements NestInterceptor {
     if (!rule || context.getType() !== 'http') return next.handle();
     const request = context.switchToHttp().getRequest<Request>();
     const response = context.switchToHttp().getResponse<Response>();
+    // Stamped on arrival: the trail lists requests in the order they came, whenever they end.
+    const stamp = { id: uuidv7(), occurredAt: new Date() };
     let failure: { error: unknown } | undefined;
     response.once('close', () => {
-      void this.write(rule, request, response, failure);
+      void this.write(rule, stamp, request, response, failure);
     });
     return next.handle().pipe(
       catchError((error: unknown) => {
@@ -42,9 +45,15 @@ export class StorageAuditInterceptor implements NestInterceptor {
     );
   }
 
-  private async write(rule: AuditActionMetadata, request: Request, response: Response, failure?: { error: unknown }): Promise<void> {
+  private async write(
+    rule: AuditActionMetadata,
+    stamp: { id: string; occurredAt: Date },
+    request: Request,
+    response: Response,
+    failure?: { error: unknown },
+  ): Promise<void> {
     try {
-      const event: AuditEventInput = { action: rule.action, ...requestFacts(request), outcome: 'success', statusCode: response.statusCode };
+      const event: AuditEventInput = { ...stamp, action: rule.action, ...requestFacts(request), outcome: 'success', statusCode: response.statusCode };
       if (failure) Object.assign(event, failureFacts(failure.error));
       else if (!response.writableFinished) Object.assign(event, { outcome: 'error', errorCode: 'E_ABORTED' });
       else event.outcome = outcomeOf(response.statusCode);

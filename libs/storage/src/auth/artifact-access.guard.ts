@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { StorageAuditLog } from '../audit/audit-log.js';
 import { failureFacts, requestFacts } from '../audit/audit-request.js';
 import { AUDIT_ACTION_METADATA, type AuditActionMetadata } from '../audit/audit.decorator.js';
+import { toErrorBody } from '../http/storage-exception.filter.js';
 import { AccessDeniedError, InvalidArgumentError, ObjectNotFoundError, UnauthenticatedError } from '../errors/index.js';
 import { ArtifactRegistry, type StoredArtifact } from '../registry/index.js';
 import {
@@ -149,6 +150,8 @@ export class ArtifactAccessGuard implements CanActivate {
         ...facts,
         artifactId: facts.artifactId ?? (typeof requested === 'string' && /^[A-Za-z0-9-]{1,36}$/.test(requested) ? requested : null),
         ...failureFacts(error),
+        // A refusal is a denial whatever its status (a hidden artifact is a 404); only a fault is an error.
+        outcome: toErrorBody(error).statusCode >= 500 ? 'error' : 'denied',
       });
     } catch (auditError) {
       this.logger.warn({ msg: 'could not write an audit event for a refusal', error: String(auditError) });
