@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import type { StorageProvider } from '@app/storage';
 // Not exported from the barrel: importing @app/storage must not load the Google SDK.
 import { GcsStorageProvider } from '../../libs/storage/src/providers/gcs/gcs.provider.js';
-import { fakeServiceAccount, startGcsEmulator } from '../support/gcs-emulator.js';
+import { gcsTestConfig, startGcsEmulator } from '../support/gcs-emulator.js';
 import { runConformanceSuite } from './suite.js';
 
 const REQUESTS_SPEC = 'libs/storage/src/providers/gcs/gcs.requests.spec.ts';
@@ -38,9 +38,7 @@ runConformanceSuite({
   },
   async setup() {
     const emulator = await startGcsEmulator();
-    const { credentials } = fakeServiceAccount(emulator.projectId);
-    const bucket = `conformance-${randomBytes(4).toString('hex')}`;
-    const config = { bucket, project_id: emulator.projectId, credentials, api_endpoint: emulator.apiEndpoint };
+    const { config } = gcsTestConfig(emulator, `conformance-${randomBytes(4).toString('hex')}`);
     return {
       provider: await gcsProvider('gcs', config),
       unreachable: async () => gcsProvider('gcs-down', { ...config, api_endpoint: `http://127.0.0.1:${await closedPort()}` }),

@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { createHash, generateKeyPairSync, verify as cryptoVerify } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, verify as cryptoVerify } from 'node:crypto';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createRequire } from 'node:module';
@@ -316,4 +316,17 @@ export function verifyV4SignedRequest(publicKey: string, attempt: SignedRequestA
   const now = (attempt.now ?? new Date()).getTime();
   if (now < start - 60_000 || now > start + expires * 1000) return 'expired';
   return undefined;
+}
+
+/**
+ * A `gcs` provider config block pointed at an emulator, with a throwaway key so presigned URLs
+ * can be signed offline. Each call gets its own bucket unless one is given.
+ */
+export function gcsTestConfig(emulator: Pick<GcsEmulator, 'apiEndpoint' | 'projectId'>, bucket = `test-${randomBytes(4).toString('hex')}`) {
+  const { credentials, publicKey } = fakeServiceAccount(emulator.projectId);
+  return {
+    config: { bucket, project_id: emulator.projectId, api_endpoint: emulator.apiEndpoint, credentials },
+    /** Verifies the provider's signed URLs (verifyV4SignedRequest). */
+    publicKey,
+  };
 }
