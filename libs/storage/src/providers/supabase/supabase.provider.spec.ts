@@ -8,6 +8,7 @@ import {
   AccessDeniedError,
   AlreadyExistsError,
   ConfigurationError,
+  IncompleteBodyError,
   InvalidArgumentError,
   ObjectNotFoundError,
   PayloadTooLargeError,
@@ -127,6 +128,18 @@ describe('supabase provider: uploads', () => {
     await expect(provider.put('up/kept.txt', failing(20_000, small, 5_000), { contentType: 'text/plain', contentLength: 40_000 })).rejects.toBe(small);
     expect(await text('up/kept.txt')).toBe('previous');
     expect(await provider.exists('up/never.txt')).toBe(false);
+  });
+
+  it('reports a stream shorter than its declared length as IncompleteBodyError on both paths', async () => {
+    const short = () => Readable.from([Buffer.alloc(1000)]);
+    await expect(provider.put('up/short-one.bin', short(), { contentType: 'application/octet-stream', contentLength: 2000 })).rejects.toBeInstanceOf(
+      IncompleteBodyError,
+    );
+    await expect(provider.put('up/short-tus.bin', short(), { contentType: 'application/octet-stream', contentLength: 100_000 })).rejects.toBeInstanceOf(
+      IncompleteBodyError,
+    );
+    expect(await provider.exists('up/short-one.bin')).toBe(false);
+    expect(await provider.exists('up/short-tus.bin')).toBe(false);
   });
 
   it('stops on abort with the signal reason and leaves no object', async () => {

@@ -18,7 +18,7 @@ import type {
   PutResult,
 } from '../../contract/index.js';
 import { StorageProvider, StorageProviderType } from '../../contract/index.js';
-import { AlreadyExistsError, ProviderUnavailableError, StorageError, UnsupportedOperationError } from '../../errors/index.js';
+import { AlreadyExistsError, IncompleteBodyError, ProviderUnavailableError, StorageError, UnsupportedOperationError } from '../../errors/index.js';
 import { knownLength, resolveRange, toReadable } from '../../streams/index.js';
 import { SUPABASE_TUS_CHUNK_BYTES, SupabaseProviderConfig } from './supabase.config.js';
 import { failureOfClientError, mapFailure, parseFailureBody, unreachable, type FailureContext } from './supabase.errors.js';
@@ -54,9 +54,16 @@ function tokenExpiry(token: string): Date | undefined {
   }
 }
 
-/** A stream that counts what it passes and remembers the error its source failed with. */
-function tracked(source: Readable): { stream: Readable; bytes: () => number; failure: () => unknown } {
+/** Compares ETags ignoring weak markers and quotes (a proxy may weaken them). */
+function sameEtag(a: string, b: string): boolean {
+  const bare = (tag: string) => tag.replace(/^W\//, '').replace(/"/g, '');
+  return bare(a) === bare(b);
+}
+
+/** A stream that counts what it passes, and remembers whether its source ended or failed (and with what). */
+function tracked(source: Readable): { stream: Readable; bytes: () => number; ended: () => boolean; failure: () => unknown } {
   let bytes = 0;
+  let ended = false;
   let failure: unknown;
   async function* pass(): AsyncGenerator<Buffer> {
     try {
@@ -65,12 +72,13 @@ function tracked(source: Readable): { stream: Readable; bytes: () => number; fai
         bytes += buffer.length;
         yield buffer;
       }
+      ended = true;
     } catch (error) {
       failure = error;
       throw error;
     }
   }
-  return { stream: Readable.from(pass(), { objectMode: false }), bytes: () => bytes, failure: () => failure };
+  return { stream: Readable.from(pass(), { objectMode: false }), bytes: () => bytes, ended: () => ended, failure: () => failure };
 }
 
 /**
@@ -159,10 +167,13 @@ export class SupabaseStorageProvider extends StorageProvider<SupabaseProviderCon
       response = await fetch(url, init);
     } catch (error) {
       if (init.signal?.aborted) throw init.signal.reason;
+      if ((error as { cause?: { code?: string } }).cause?.code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
+        throw new IncompleteBodyError(`The body of ${JSON.stringify(context.key)} did not have its declared length`, { cause: error });
+      }
       throw unreachable(error, full);
     }
     if (response.ok) return response;
-    throw mapFailure(parseFailureBody(response.status, init.method === 'HEAD' ? '' : await response.text()), full);
+    throw mapFailure(parseFailureBody(response.status, await response.text()), full);
   }
 
   /** Unwraps a storage-js result, mapping its error. */
@@ -228,6 +239,7 @@ export class SupabaseStorageProvider extends StorageProvider<SupabaseProviderCon
   private async putResumable(key: string, body: BodySource, options: PutOptions, length: number | undefined): Promise<PutResult> {
     const buffer = body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : undefined;
     const source = buffer ? undefined : tracked(toReadable(body));
+    const short = () => length !== undefined && source !== undefined && source.ended() && source.bytes() !== length;
     const metadata: Record<string, string> = { bucketName: this.config.bucket, objectName: key, contentType: options.contentType };
     const seconds = this.cacheSeconds(options.cacheControl);
     if (seconds !== undefined) metadata.cacheControl = seconds;
@@ -241,16 +253,19 @@ export class SupabaseStorageProvider extends StorageProvider<SupabaseProviderCon
         chunkSize: this.config.tus_chunk_bytes ?? SUPABASE_TUS_CHUNK_BYTES,
         metadata,
         signal: options.signal,
-        sourceFailed: () => source?.failure() !== undefined,
+        sourceFailed: () => source?.failure() !== undefined || short(),
       });
       return { key, size: length ?? source?.bytes() ?? accepted };
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
       if (source?.failure()) throw source.failure();
-      if (error instanceof ResumableUploadError) {
-        throw error.failure ? mapFailure(error.failure, this.context('upload', key)) : unreachable(error.cause, this.context('upload', key));
+      if (short()) {
+        throw new IncompleteBodyError(`The body of ${JSON.stringify(key)} had ${source!.bytes()} bytes, not the ${length} declared`, { cause: error });
       }
-      throw error;
+      if (!(error instanceof ResumableUploadError)) throw error;
+      if (error.failure) throw mapFailure(error.failure, this.context('upload', key));
+      if (error.requestFailed) throw unreachable(error.cause, this.context('upload', key));
+      throw new StorageError(`Resumable upload of ${JSON.stringify(key)} failed: ${error.message}`, { cause: error.cause });
     }
   }
 
@@ -286,7 +301,7 @@ export class SupabaseStorageProvider extends StorageProvider<SupabaseProviderCon
         signal: options.signal,
       });
       const etag = response.headers.get('etag');
-      if (info.etag && etag && etag !== info.etag) {
+      if (info.etag && etag && !sameEtag(etag, info.etag)) {
         await response.body?.cancel();
         if (attempt < 3) continue;
         throw new ProviderUnavailableError(`Supabase object ${JSON.stringify(key)} kept changing while it was being read`);

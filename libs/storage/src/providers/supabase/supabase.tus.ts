@@ -21,7 +21,10 @@ export interface ResumableUploadInput {
 export class ResumableUploadError extends Error {
   constructor(
     message: string,
+    /** The server's answer, when there was one. */
     readonly failure: SupabaseFailure | undefined,
+    /** A request got no answer (as opposed to a check of the client itself failing). */
+    readonly requestFailed: boolean,
     override readonly cause: unknown,
   ) {
     super(message);
@@ -75,11 +78,13 @@ export function resumableUpload(input: ResumableUploadInput): Promise<number> {
       },
       onSuccess: () => finish(),
       onError: (error) => {
-        const failure = 'originalResponse' in error ? failureOf(error as DetailedError) : undefined;
+        const detailed = error as Partial<DetailedError>;
+        const failure = detailed.originalResponse ? failureOf(error as DetailedError) : undefined;
+        const requestFailed = !failure && Boolean(detailed.originalRequest);
         // Remove what the server holds of the unfinished upload (it never became an object).
         void upload.abort(true).catch(() => undefined);
         if (isStream(input.source)) input.source.destroy();
-        finish(new ResumableUploadError(error.message, failure, error));
+        finish(new ResumableUploadError(error.message, failure, requestFailed, error));
       },
     };
     const upload = new Upload(input.source, options);
