@@ -17,6 +17,9 @@ export { MemoryProviderConfig, MemoryStorageProvider } from './providers/memory/
 export { SelfServedConfig, SelfServedProvider } from './providers/self-served.provider.js';
 // The config class only: the provider itself loads @google-cloud/storage, so it is loaded on demand.
 export { GcsProviderConfig } from './providers/gcs/gcs.config.js';
+export { S3ProviderConfig, type S3ChecksumMode, type S3SseMode } from './providers/s3/s3.config.js';
+// Types only: the class itself loads the AWS SDK, so it is imported on demand (BUILT_IN_PROVIDER_TYPES.s3).
+export type { PresignPostOptions, S3StorageProvider } from './providers/s3/s3.provider.js';
 export { SupabaseProviderConfig } from './providers/supabase/supabase.config.js';
 export { BUILT_IN_PROVIDER_TYPES } from './providers/builtin-types.js';
 export { StorageProviderRegistry } from './providers/storage-provider.registry.js';
