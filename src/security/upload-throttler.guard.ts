@@ -35,6 +35,11 @@ export class UploadThrottlerGuard extends ThrottlerGuard {
     return !UPLOAD_METHODS.has(context.switchToHttp().getRequest<Request>().method);
   }
 
+  /** One budget per client for every upload route (the default would count each route apart). */
+  protected override generateKey(_context: ExecutionContext, tracker: string, throttler: string): string {
+    return `uploads:${throttler}:${tracker}`;
+  }
+
   protected override async throwThrottlingException(context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
     const request = context.switchToHttp().getRequest<Request>();
     const named = this.reflector.getAllAndOverride<AuditActionMetadata | undefined>(AUDIT_ACTION_METADATA, [
