@@ -130,7 +130,7 @@ export class SupabaseStorageProvider extends StorageProvider<SupabaseProviderCon
   /** Learns whether the bucket is public (and its size limit); a failure only costs public URLs. */
   private async describeBucket(): Promise<void> {
     try {
-      const response = await this.send({ operation: 'read the bucket' }, `${this.storageUrl}/bucket/${encodeURIComponent(this.config.bucket)}`, {
+      const response = await this.send('read the bucket', undefined, `${this.storageUrl}/bucket/${encodeURIComponent(this.config.bucket)}`, {
         headers: this.authHeaders,
         signal: AbortSignal.timeout(5000),
       });
@@ -160,20 +160,20 @@ export class SupabaseStorageProvider extends StorageProvider<SupabaseProviderCon
   }
 
   /** fetch with the API's error mapping: a non-2xx answer or no answer becomes a typed error. */
-  private async send(context: Omit<FailureContext, 'bucket'>, url: string, init: RequestInit & { duplex?: 'half' }): Promise<Response> {
-    const full = { ...context, bucket: this.config.bucket, sizeLimit: this.sizeLimit };
+  private async send(operation: string, key: string | undefined, url: string, init: RequestInit & { duplex?: 'half' }): Promise<Response> {
+    const context = this.context(operation, key);
     let response: Response;
     try {
       response = await fetch(url, init);
     } catch (error) {
       if (init.signal?.aborted) throw init.signal.reason;
       if ((error as { cause?: { code?: string } }).cause?.code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') {
-        throw new IncompleteBodyError(`The body of ${JSON.stringify(context.key)} did not have its declared length`, { cause: error });
+        throw new IncompleteBodyError(`The body of ${JSON.stringify(key)} did not have its declared length`, { cause: error });
       }
-      throw unreachable(error, full);
+      throw unreachable(error, context);
     }
     if (response.ok) return response;
-    throw mapFailure(parseFailureBody(response.status, await response.text()), full);
+    throw mapFailure(parseFailureBody(response.status, await response.text()), context);
   }
 
   /** Unwraps a storage-js result, mapping its error. */
@@ -210,7 +210,7 @@ export class SupabaseStorageProvider extends StorageProvider<SupabaseProviderCon
     }
     const source = body instanceof Uint8Array ? undefined : tracked(toReadable(body));
     try {
-      await this.send({ operation: 'upload', key }, `${this.storageUrl}/object/${this.objectPath(key)}`, {
+      await this.send('upload', key, `${this.storageUrl}/object/${this.objectPath(key)}`, {
         method: 'POST',
         headers,
         body: (source ? source.stream : body) as unknown as BodyInit,
@@ -270,7 +270,7 @@ export class SupabaseStorageProvider extends StorageProvider<SupabaseProviderCon
   }
 
   async head(key: string): Promise<ObjectInfo> {
-    const response = await this.send({ operation: 'head', key }, `${this.storageUrl}/object/info/${this.objectPath(key)}`, { headers: this.authHeaders });
+    const response = await this.send('head', key, `${this.storageUrl}/object/info/${this.objectPath(key)}`, { headers: this.authHeaders });
     const info = (await response.json()) as InfoBody;
     const metadata: Record<string, string> = {};
     for (const [name, value] of Object.entries(info.metadata ?? {})) metadata[name] = typeof value === 'string' ? value : JSON.stringify(value);
@@ -296,7 +296,7 @@ export class SupabaseStorageProvider extends StorageProvider<SupabaseProviderCon
       const range = options.range ? resolveRange(options.range, info.size) : undefined;
       const headers: Record<string, string> = { ...this.authHeaders };
       if (range) headers.range = `bytes=${range.start}-${range.end}`;
-      const response = await this.send({ operation: 'download', key }, `${this.storageUrl}/object/${this.objectPath(key)}`, {
+      const response = await this.send('download', key, `${this.storageUrl}/object/${this.objectPath(key)}`, {
         headers,
         signal: options.signal,
       });
