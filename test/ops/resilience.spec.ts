@@ -194,6 +194,16 @@ describe('resilience: retries, fallbacks, breakers, timeouts, integrity', () => 
     expect((await readAll((await app.storage.openArtifact(fine.id)).body)).toString()).toBe('intact');
   });
 
+  it('starts a direct upload on the fallback while the routed provider\'s breaker is open', async () => {
+    app = await startResilienceApp();
+    const release = app.resilience.isolate('primary');
+    const upload = await app.storage.createUpload({ ...common, size: 5 });
+    expect(upload.artifact.provider).toBe('fallback');
+    expect(app.primary.count('presign')).toBe(0);
+    release();
+    expect((await app.storage.createUpload({ ...common, size: 5 })).artifact.provider).toBe('primary');
+  });
+
   it('refuses a provider whose breaker is held open (isolate), as a 503', async () => {
     app = await startResilienceApp({ providers: { primary: { type: 'faulty', config: { inner: 'memory' } } } });
     const release = app.resilience.isolate('primary');

@@ -74,13 +74,13 @@ export class StorageCleanupService implements OnApplicationBootstrap, OnApplicat
     });
     this.lock = this.moduleOptions.lock ?? (await createSweepLock(this.options.cleanup, registry.dataSource, this.jobName));
     if (this.options.cleanup.enabled) this.schedule();
-    else this.logger.log({ msg: 'cleanup disabled on this instance (cleanup.enabled: false)' });
+    else this.logger.log('cleanup disabled on this instance (cleanup.enabled: false)');
   }
 
   private schedule(): void {
     const { cron, cleanupIntervalHours } = this.options.cleanup;
     const tick = () => {
-      this.sweep().catch((error) => this.logger.error({ msg: 'cleanup sweep failed', error: String(error) }));
+      this.sweep().catch((error) => this.logger.error('cleanup sweep failed', { error: String(error) }));
     };
     if (cron) {
       let job: CronJob;
@@ -98,7 +98,7 @@ export class StorageCleanupService implements OnApplicationBootstrap, OnApplicat
       this.scheduler.addInterval(this.jobName, timer);
       this.scheduled = 'interval';
     }
-    this.logger.log({ msg: 'cleanup scheduled', schedule: cron ?? `every ${cleanupIntervalHours} h`, lock: this.lock.kind });
+    this.logger.log('cleanup scheduled', { schedule: cron ?? `every ${cleanupIntervalHours} h`, lock: this.lock.kind });
   }
 
   /**
@@ -114,8 +114,7 @@ export class StorageCleanupService implements OnApplicationBootstrap, OnApplicat
       try {
         const result = await this.sweeper.run(now ?? new Date());
         const report = { ran: true, lock: this.lock.kind, startedAt, finishedAt: new Date(), ...result };
-        this.logger.log({
-          msg: 'cleanup sweep done',
+        this.logger.log('cleanup sweep done', {
           expired: result.expired.length,
           purged: result.purged.length,
           abandoned: result.abandoned.length,
@@ -125,7 +124,7 @@ export class StorageCleanupService implements OnApplicationBootstrap, OnApplicat
         });
         return report;
       } finally {
-        await handle.release().catch((error) => this.logger.warn({ msg: 'could not release the cleanup lock', error: String(error) }));
+        await handle.release().catch((error) => this.logger.warn('could not release the cleanup lock', { error: String(error) }));
       }
     })();
     this.running = run;

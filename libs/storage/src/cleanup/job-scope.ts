@@ -51,7 +51,7 @@ export class GenerationJobScope {
 
   /** The job failed: its intermediates go too. Returns how many were removed. */
   fail(error?: unknown): Promise<number> {
-    if (error !== undefined) this.logger.warn({ msg: 'generation job failed; removing its temporary artifacts', jobId: this.jobId, error: String(error) });
+    if (error !== undefined) this.logger.warn('generation job failed; removing its temporary artifacts', { jobId: this.jobId, error: String(error) });
     return this.end('failed');
   }
 
@@ -62,7 +62,7 @@ export class GenerationJobScope {
       result = await work(this);
     } catch (error) {
       await this.fail(error).catch((cleanupError) =>
-        this.logger.warn({ msg: 'could not remove a failed job\'s temporary artifacts; the TTL sweep will', jobId: this.jobId, error: String(cleanupError) }),
+        this.logger.warn("could not remove a failed job's temporary artifacts; the TTL sweep will", { jobId: this.jobId, error: String(cleanupError) }),
       );
       throw error;
     }

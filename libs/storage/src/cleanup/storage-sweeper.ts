@@ -98,9 +98,12 @@ export class StorageSweeper {
    * A pending row younger than the deadline protects its key; StorageService keeps the rows of
    * running uploads fresh, so only uploads whose process died get here. The row goes first (if
    * still stale), then the bytes: an upload that wakes up later finds no row and discards itself.
+   * A direct (presigned) upload has no heartbeat: its row is spared for at least the default
+   * lifetime of an upload URL.
    */
   private async removeAbandoned(now: Date, result: SweepResult): Promise<void> {
-    const before = new Date(now.getTime() - this.cleanup.pendingTimeoutMinutes * 60_000);
+    const deadlineMs = Math.max(this.cleanup.pendingTimeoutMinutes * 60_000, this.deps.options.signedUrls.expiresInSeconds * 1000);
+    const before = new Date(now.getTime() - deadlineMs);
     await this.batches({ status: 'pending', column: 'updatedAt', before }, async (rows, manager) => {
       for (const row of rows) {
         if (!(await this.deps.queries.removeStalePending(manager, row.id, before))) continue;
@@ -118,7 +121,7 @@ export class StorageSweeper {
     for (const [name, provider] of this.deps.providers.entries()) {
       if (provider.capabilities.list !== true) continue;
       if (!this.deps.resilience.isAvailable(name)) {
-        this.logger.warn({ msg: 'orphan scan skipped: provider unavailable', provider: name });
+        this.logger.warn('orphan scan skipped: provider unavailable', { provider: name });
         continue;
       }
       let cursor: string | undefined;
@@ -138,7 +141,7 @@ export class StorageSweeper {
           cursor = page.cursor;
         } while (cursor && removed < this.cleanup.maxCleanupBatchSize);
       } catch (error) {
-        this.logger.warn({ msg: 'orphan scan stopped', provider: name, code: (error as { code?: string }).code ?? 'E_UNKNOWN' });
+        this.logger.warn('orphan scan stopped', { provider: name, code: (error as { code?: string }).code ?? 'E_UNKNOWN' });
       }
     }
   }

@@ -62,7 +62,7 @@ export async function writeWithFallback<T>(resilience: StorageResilience, job: F
         { idempotent: job.replayable, signal: job.signal },
       );
       if (provider !== job.chain[0]) {
-        logger.warn({ msg: 'write stored on a fallback provider', provider, primary: job.chain[0], skipped: skipped.map((s) => s.provider) });
+        logger.warn('write stored on a fallback provider', { provider, primary: job.chain[0], skipped: skipped.map((s) => s.provider) });
       }
       return { provider, result, skipped };
     } catch (error) {

@@ -294,7 +294,7 @@ export class StorageService {
       const provider = this.providers.get(providerName);
       await this.guarded(providerName, 'delete', () => provider.delete(key));
     } catch (error) {
-      this.logger.warn({ msg: 'could not remove the object of a failed upload; the sweeper will', artifactId, provider: providerName, error: String(error) });
+      this.logger.warn('could not remove the object of a failed upload; the sweeper will', { artifactId, provider: providerName, error: String(error) });
     }
   }
 
@@ -304,7 +304,7 @@ export class StorageService {
     try {
       await this.registry.removePending(artifactId);
     } catch (error) {
-      this.logger.warn({ msg: 'could not remove the pending record of a failed upload; the sweeper will', artifactId, error: String(error) });
+      this.logger.warn('could not remove the pending record of a failed upload; the sweeper will', { artifactId, error: String(error) });
     }
   }
 
@@ -334,7 +334,7 @@ export class StorageService {
     if (this.options.verifyOnRead && !opened.range && artifact.sha256 && artifact.size !== null) {
       // A mismatch is an error event with the CorruptionError's own code (counted by the metrics).
       const verifier = new VerifyingStream({ size: artifact.size, sha256: artifact.sha256 }, (what) => {
-        this.logger.error({ msg: 'stored bytes do not match their record', artifactId: artifact.id, provider: artifact.provider, mismatch: what });
+        this.logger.error('stored bytes do not match their record', { artifactId: artifact.id, provider: artifact.provider, mismatch: what });
         this.instrumentation.operation({
           operation: 'read',
           provider: artifact.provider,
@@ -496,7 +496,7 @@ export class StorageService {
         const provider = this.providers.get(artifact.provider);
         await this.guarded(artifact.provider, 'delete', () => provider.delete(artifact.storageKey));
       } catch (error) {
-        this.logger.warn({ msg: 'bytes of a deleted artifact remain; the sweeper will retry', artifactId: id, provider: artifact.provider, error: String(error) });
+        this.logger.warn('bytes of a deleted artifact remain; the sweeper will retry', { artifactId: id, provider: artifact.provider, error: String(error) });
       }
     });
   }

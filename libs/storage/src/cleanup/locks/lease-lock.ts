@@ -55,9 +55,9 @@ export class LeaseSweepLock implements SweepLock {
           { name: this.name, holder: this.holder },
           { expiresAt: new Date(Date.now() + this.ttlMs) },
         );
-        if (!renewed.affected) this.logger.warn({ msg: 'cleanup lease lost to another instance', lease: this.name });
+        if (!renewed.affected) this.logger.warn('cleanup lease lost to another instance', { lease: this.name });
       },
-      (error) => this.logger.warn({ msg: 'could not renew the cleanup lease', lease: this.name, error: String(error) }),
+      (error) => this.logger.warn('could not renew the cleanup lease', { lease: this.name, error: String(error) }),
     );
     let released = false;
     return {

@@ -48,9 +48,9 @@ export class RedisSweepLock implements SweepLock {
       Math.max(1000, Math.floor(this.ttlMs / 3)),
       async () => {
         const renewed = await this.client.eval(RENEW, 1, this.key, token, this.ttlMs);
-        if (Number(renewed) !== 1) this.logger.warn({ msg: 'cleanup lock lost (expired before renewal)', key: this.key });
+        if (Number(renewed) !== 1) this.logger.warn('cleanup lock lost (expired before renewal)', { key: this.key });
       },
-      (error) => this.logger.warn({ msg: 'could not renew the cleanup lock', key: this.key, error: String(error) }),
+      (error) => this.logger.warn('could not renew the cleanup lock', { key: this.key, error: String(error) }),
     );
     let released = false;
     return {
