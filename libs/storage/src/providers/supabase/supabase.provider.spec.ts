@@ -121,8 +121,10 @@ describe('supabase provider: uploads', () => {
     const mark = backend.double.requests.length;
     const limit = new PayloadTooLargeError(1000);
     await expect(provider.put('up/kept.txt', failing(600_000, limit), { contentType: 'text/plain' })).rejects.toBe(limit);
-    await sleep(50);
-    expect(requestsSince(mark).some((line) => line.startsWith('DELETE /upload/resumable/'))).toBe(true);
+    // The termination is sent without waiting for it: wait for it to arrive.
+    const terminated = () => requestsSince(mark).some((line) => line.startsWith('DELETE /upload/resumable/'));
+    for (let waited = 0; !terminated() && waited < 5000; waited += 10) await sleep(10);
+    expect(terminated()).toBe(true);
     expect(await text('up/kept.txt')).toBe('previous');
     const small = new Error('client went away');
     await expect(provider.put('up/kept.txt', failing(20_000, small, 5_000), { contentType: 'text/plain', contentLength: 40_000 })).rejects.toBe(small);
