@@ -27,26 +27,30 @@ function checkShape(key: string, original: string, via: string): void {
   }
 }
 
-/** Decodes %XX sequences leniently (invalid sequences are kept as they are). */
+/**
+ * Decodes %XX sequences the way a lenient decoder downstream would: each run of escapes as UTF-8,
+ * invalid bytes becoming U+FFFD. (Keeping an invalid run undecoded would hide the valid escapes
+ * after it: `%e0%80%ae%0a` ends in a newline.) Only used to check a key, never to store one.
+ */
 function percentDecodeOnce(value: string): string {
-  return value.replace(/(?:%[0-9a-fA-F]{2})+/g, (run) => {
-    try {
-      return decodeURIComponent(run);
-    } catch {
-      return run;
-    }
-  });
+  return value.replace(/(?:%[0-9a-fA-F]{2})+/g, (run) => Buffer.from(run.replace(/%/g, ''), 'hex').toString('utf8'));
+}
+
+/** A bounded, printable description of any value (some objects cannot even be turned into strings). */
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return value === null ? 'null' : typeof value;
 }
 
 /**
  * Validates a storage key once, above every provider. Accepts awkward but safe keys (spaces,
  * unicode, `+`, `%`, `=`); refuses anything that could climb out of a root or hide its meaning:
  * `..`/`.` segments, a leading `/`, backslashes, empty segments, control and bidi characters,
- * slash look-alikes, percent-encoded (also double-encoded) or NFKC-normalised forms of any of
+ * slash look-alikes, percent-encoded (at any depth) or NFKC-normalised forms of any of
  * those, and keys or segments over the length limits.
  */
 export function assertValidKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string') reject(String(key), 'not a string');
+  if (typeof key !== 'string') reject(describeValue(key), 'not a string');
   if (key.length === 0) reject(key, 'empty');
   if (LONE_SURROGATE.test(key)) reject(key, 'lone surrogate (not valid UTF-8)');
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) reject(key, `longer than ${MAX_KEY_BYTES} bytes`);
@@ -63,7 +67,9 @@ export function assertValidKey(key: unknown): asserts key is string {
   const normalised = key.normalize('NFKC');
   if (normalised !== key) checkShape(normalised, key, ' after NFKC normalisation');
   let decoded = key;
-  for (let depth = 1; depth <= 3; depth++) {
+  // Decode until nothing changes (each round shortens the key, so this ends): a component that
+  // decodes once more than we did must not find what we refused.
+  for (;;) {
     const next = percentDecodeOnce(decoded);
     if (next === decoded) break;
     decoded = next;
@@ -96,7 +102,7 @@ const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
  */
 export function assertIdentifier(value: unknown, what: string): asserts value is string {
   if (typeof value !== 'string' || !IDENTIFIER.test(value) || value.includes('..')) {
-    const shown = JSON.stringify(String(value).slice(0, 80));
+    const shown = JSON.stringify(describeValue(value).slice(0, 80));
     throw new InvalidKeyError(
       `Invalid ${what} ${shown}: use 1-128 letters, digits, "_", "-" or "." (starting with a letter or digit)`,
       { details: { field: what } },
