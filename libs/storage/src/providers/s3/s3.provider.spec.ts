@@ -46,7 +46,8 @@ describe('S3 provider: the requests it sends (against s3rver)', () => {
       sent.push({ command: String(context.commandName), method: request.method, path: request.path, headers: { ...request.headers }, query: { ...request.query } });
       return next(args);
     };
-    instance.client.middlewareStack.add(capture, { step: 'finalizeRequest', name: 'captureRequests' });
+    const stack = instance.client.middlewareStack as unknown as { add(middleware: unknown, options: object): void };
+    stack.add(capture, { step: 'finalizeRequest', name: 'captureRequests' });
     providers.push(instance);
     return instance;
   }

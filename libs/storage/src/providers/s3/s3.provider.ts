@@ -172,10 +172,11 @@ export class S3StorageProvider extends StorageProvider<S3ProviderConfig> {
     return new Proxy(this.client, {
       get(target, property, receiver) {
         if (property !== 'send') return Reflect.get(target, property, receiver);
-        return (command: Parameters<S3Client['send']>[0], options?: { abortSignal?: AbortSignal }) =>
+        const send = target.send.bind(target) as (command: unknown, options?: { abortSignal?: AbortSignal }) => Promise<unknown>;
+        return (command: unknown, options?: { abortSignal?: AbortSignal }) =>
           command instanceof AbortMultipartUploadCommand || command instanceof CreateMultipartUploadCommand
-            ? target.send(command, options)
-            : target.send(command, { ...options, abortSignal: signal });
+            ? send(command, options)
+            : send(command, { ...options, abortSignal: signal });
       },
     });
   }
