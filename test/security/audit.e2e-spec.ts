@@ -91,6 +91,17 @@ describe.each(DATABASE_KINDS)('audit trail on %s', (kind) => {
     expect(bob.some((e) => e.action === 'upload.create' && e.outcome === 'denied' && e.errorCode === 'E_ACCESS_DENIED' && e.boardId === 'b1')).toBe(true);
   });
 
+  it('records a download the client abandoned as aborted', async () => {
+    const big = Buffer.alloc(8 * 1024 * 1024, 0x61);
+    const id = (await (await postArtifact(server, big, 'application/octet-stream')).json()).id;
+    const controller = new AbortController();
+    const response = await fetch(`${server.url}/artifacts/${id}/content`, { headers: viewer, signal: controller.signal });
+    await response.body!.getReader().read();
+    controller.abort();
+    const events = await auditEventually(server.audit, id, (list) => list.some((e) => e.action === 'artifact.content'));
+    expect(events.find((e) => e.action === 'artifact.content')).toMatchObject({ outcome: 'error', errorCode: 'E_ABORTED', principalId: 'bob' });
+  });
+
   it('pages newest first with a cursor', async () => {
     const id = (await (await postArtifact(server, 'paged', 'text/plain')).json()).id;
     for (let i = 0; i < 4; i++) await fetch(`${server.url}/artifacts/${id}/content`, { headers: viewer });

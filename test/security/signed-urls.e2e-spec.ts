@@ -146,7 +146,7 @@ describe('signed URL refusals leave nothing behind', () => {
 
   it('a wrong or missing content type is 415', async () => {
     const upload = await freshUpload();
-    for (const headers of [{ 'content-type': 'image/png' }, { 'content-type': 'text/plain-ish' }, {}]) {
+    for (const headers of [{ 'content-type': 'image/png' }, { 'content-type': 'text/plain-ish' }, {}] as Record<string, string>[]) {
       const response = await fetch(upload.url, { method: 'PUT', headers, body: body('0123456789') });
       expect(response.status).toBe(415);
     }

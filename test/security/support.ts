@@ -82,7 +82,13 @@ export async function storedObjects(dir: string): Promise<string[]> {
 export const editor = bearer({ sub: 'alice', tenant: 't1', boards: { b1: 'editor' }, global: 'editor' });
 export const viewer = bearer({ sub: 'bob', tenant: 't1', boards: { b1: 'viewer' } });
 
-export const body = (data: Buffer | string): Uint8Array => (typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data));
+/** A fetch body (an ArrayBuffer-backed copy, as the DOM types want). */
+export function body(data: Buffer | string): Uint8Array<ArrayBuffer> {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  const out = new Uint8Array(new ArrayBuffer(bytes.length));
+  out.set(bytes);
+  return out;
+}
 
 /** POST /artifacts with a raw body. */
 export function postArtifact(

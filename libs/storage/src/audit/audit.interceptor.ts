@@ -54,8 +54,9 @@ export class StorageAuditInterceptor implements NestInterceptor {
   ): Promise<void> {
     try {
       const event: AuditEventInput = { ...stamp, action: rule.action, ...requestFacts(request), outcome: 'success', statusCode: response.statusCode };
-      if (failure) Object.assign(event, failureFacts(failure.error));
-      else if (!response.writableFinished) Object.assign(event, { outcome: 'error', errorCode: 'E_ABORTED' });
+      // A response cut short (client gone mid-download, failure mid-stream) is an abort, whatever was thrown.
+      if (!response.writableFinished) Object.assign(event, { outcome: 'error', errorCode: 'E_ABORTED' });
+      else if (failure) Object.assign(event, failureFacts(failure.error));
       else event.outcome = outcomeOf(response.statusCode);
       if (rule.locate && !event.artifactId) Object.assign(event, await this.locate(request));
       await this.audit.record(event);

@@ -148,6 +148,16 @@ describe('text and JSON', () => {
     }
   });
 
+  it('follows the JSON grammar exactly: empty containers, nesting, and every misplaced token', async () => {
+    for (const text of ['[]', '{}', '[[]]', '{"a":{}}', '[1,[2,{}],"x"]', '{"a":[],"b":{"c":null}}', 'true', 'null', '-0.5e-3', ' [ 1 , 2 ] ']) {
+      expect((await check(Buffer.from(text), 'application/json')).toString(), text).toBe(text);
+    }
+    for (const text of ['{"a"}', '{:1}', '[,]', '{"a":1 "b":2}', '[1 2]', ']', '}', '"a":1', '{"a":[}', '[}', '{]', '{"a":1]', '[1}', '{1:2}', '[:]', ',', '{"a"::1}']) {
+      const error = await check(Buffer.from(text), 'application/json').catch((e: unknown) => e);
+      expect(error, text).toBeInstanceOf(ContentMismatchError);
+    }
+  });
+
   it('refuses JSON nested beyond 512 levels without recursing', async () => {
     const deep = Buffer.from('['.repeat(600) + ']'.repeat(600));
     await refused(check(deep, 'application/json'));
