@@ -24,7 +24,8 @@ describe('health endpoints: s3rver backends stopped mid-run', () => {
     media = await restartableS3rver(`${dir.path}/media`, ['media']);
     archive = await restartableS3rver(`${dir.path}/archive`, ['archive']);
     server = await startTestServer({
-      env: { HEALTH_TIMEOUT_MS: '2000' },
+      // Generous: a first probe on a loaded machine loads the SDK's lazy parts; a stopped s3rver refuses at once anyway.
+      env: { HEALTH_TIMEOUT_MS: '15000' },
       storage: (root) => ({
         defaultProvider: 'media',
         providers: {

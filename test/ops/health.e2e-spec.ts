@@ -15,6 +15,7 @@ describe('health endpoints: local providers', () => {
 
   beforeAll(async () => {
     server = await startTestServer({
+      env: { HEALTH_TIMEOUT_MS: '15000' }, // no check here is about time; a loaded machine must not fail them
       storage: (dir) => ({
         defaultProvider: 'main',
         providers: {
@@ -92,7 +93,7 @@ describe('health endpoints: the registry database', () => {
   beforeAll(async () => {
     database = await createPgDatabase();
     await admin.connect();
-    server = await startTestServer({ databaseUrl: database.url });
+    server = await startTestServer({ databaseUrl: database.url, env: { HEALTH_TIMEOUT_MS: '15000' } });
   });
   afterEach(async () => {
     await admin.query(`ALTER DATABASE ${name()} ALLOW_CONNECTIONS true`);
