@@ -40,8 +40,11 @@ export interface InterceptedResponse {
   headers?: Record<string, string>;
 }
 
-/** Answers a request instead of the emulator when it returns a response. */
-export type Interceptor = (request: RecordedRequest) => InterceptedResponse | undefined;
+/**
+ * Answers a request instead of the emulator when it returns a response; `'reset'` drops the
+ * connection without an answer (a keep-alive socket the server closed under the request).
+ */
+export type Interceptor = (request: RecordedRequest) => InterceptedResponse | 'reset' | undefined;
 
 export interface GcsEmulator {
   /** Give this to `@google-cloud/storage` as `apiEndpoint`. */
@@ -176,6 +179,10 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
     for (const interceptor of interceptors) {
       const answer = interceptor(recorded);
       if (!answer) continue;
+      if (answer === 'reset') {
+        req.socket.destroy();
+        return;
+      }
       req.resume();
       req.once('end', () => {
         const isText = typeof answer.body === 'string';
@@ -205,6 +212,10 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
       if (error) upstream.destroy(error);
     });
   });
+  // Keep idle client connections open as a cloud front end does, not Node's default 5 s: a busy
+  // test machine otherwise reuses sockets the proxy is closing, a race real GCS rarely offers.
+  proxy.keepAliveTimeout = 120_000;
+  proxy.headersTimeout = 125_000;
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   const { port } = proxy.address() as AddressInfo;
 

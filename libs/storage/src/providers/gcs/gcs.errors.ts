@@ -51,6 +51,17 @@ function networkCodeOf(error: unknown, depth = 0): string | undefined {
   return networkCodeOf(e.cause, depth + 1);
 }
 
+/**
+ * A connection that died under a request: typically a keep-alive socket the server closed just as
+ * it was reused. Safe to send an idempotent request again at once.
+ */
+export function isConnectionReset(error: unknown): boolean {
+  const code = networkCodeOf(error);
+  if (code === 'ECONNRESET' || code === 'EPIPE') return true;
+  const reasons = ((error as { errors?: { reason?: unknown }[] })?.errors ?? []).map((e) => String(e?.reason ?? '').toLowerCase());
+  return reasons.some((reason) => reason === 'econnreset' || reason === 'epipe' || reason === 'unexpected connection closure');
+}
+
 export interface GcsErrorContext {
   /** What was being done, for the message: `upload`, `read`, ... */
   operation: string;

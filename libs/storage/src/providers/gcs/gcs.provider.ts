@@ -24,7 +24,7 @@ import { InvalidArgumentError, ProviderUnavailableError, StorageError, TimeoutEr
 import { contentDisposition } from '../../http/content-headers.js';
 import { knownLength, resolveRange, toReadable } from '../../streams/index.js';
 import { GcsProviderConfig, parseCredentials } from './gcs.config.js';
-import { httpStatusOf, toStorageError, type GcsErrorContext } from './gcs.errors.js';
+import { httpStatusOf, isConnectionReset, toStorageError, type GcsErrorContext } from './gcs.errors.js';
 
 const DEFAULT_RESUMABLE_THRESHOLD = 8 * 1024 * 1024;
 /** V4 signatures are valid for at most seven days. */
@@ -53,8 +53,8 @@ function toInfo(key: string, metadata: FileMetadata): ObjectInfo {
  * Uploads stream through `createWriteStream`: one request for small bodies of known length,
  * a resumable session otherwise. Either way GCS makes an object visible only when its upload
  * completes, so a failed or aborted body leaves nothing and an existing object untouched.
- * The SDK's own retries are off: StorageService retries transient errors once for every
- * provider, and two layers would multiply attempts and delays.
+ * The SDK retries only requests whose connection died; StorageService retries transient errors
+ * for every provider.
  */
 @Injectable()
 @StorageProviderType('gcs', { config: GcsProviderConfig })
@@ -88,7 +88,18 @@ export class GcsStorageProvider extends StorageProvider<GcsProviderConfig> {
       credentials,
       apiEndpoint: config.api_endpoint?.replace(/\/+$/, ''),
       useAuthWithCustomEndpoint: config.use_auth_with_custom_endpoint,
-      retryOptions: { autoRetry: false },
+      // Only a request whose connection died is sent again here (once, within a second, and only
+      // when the SDK deems it idempotent). 429 and 5xx answers are retried by StorageService, above
+      // every provider: two retry layers would multiply attempts and delays.
+      retryOptions: {
+        autoRetry: true,
+        maxRetries: 1,
+        retryDelayMultiplier: 2,
+        // Seconds; the resumable-upload client refuses a cap under its 1 s minimum.
+        maxRetryDelay: 1,
+        totalTimeout: 60,
+        retryableErrorFn: isConnectionReset,
+      },
     });
     this.bucket = this.storage.bucket(config.bucket);
   }

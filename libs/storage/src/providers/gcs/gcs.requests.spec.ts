@@ -246,3 +246,33 @@ describe('credentials on requests', () => {
     for (const request of requestsFor('auth/none')) expect(request.headers.authorization).toBeUndefined();
   });
 });
+
+describe('connections that die under a request', () => {
+  /** Drops the connection of the first `count` requests matching `match`. */
+  function resetFirst(match: (request: RecordedRequest) => boolean, count = 1): void {
+    let left = count;
+    removers.push(emulator.intercept((request) => (match(request) && left-- > 0 ? 'reset' : undefined)));
+  }
+
+  it('an idempotent request is sent once more', async () => {
+    await provider.put('reset/read', Buffer.from('still here'), { contentType: 'text/plain' });
+    const before = requestsFor('reset/read').length;
+    resetFirst((request) => request.method === 'GET' && request.url.pathname.endsWith('/o/reset%2Fread'));
+    expect((await provider.head('reset/read')).size).toBe(10);
+    expect(requestsFor('reset/read').length - before).toBe(2);
+  });
+
+  it('twice in a row is ProviderUnavailableError', async () => {
+    resetFirst((request) => request.method === 'GET' && request.url.pathname.endsWith('/o/reset%2Ftwice'), 2);
+    await expect(provider.head('reset/twice')).rejects.toBeInstanceOf(ProviderUnavailableError);
+  });
+
+  it('an upload is not sent again by the driver: the caller decides (a stream cannot be replayed)', async () => {
+    resetFirst((request) => request.method === 'POST' && request.url.searchParams.get('name') === 'reset/upload');
+    await expect(provider.put('reset/upload', Buffer.from('once'), { contentType: 'text/plain' })).rejects.toBeInstanceOf(
+      ProviderUnavailableError,
+    );
+    expect(requestsFor('reset/upload').filter((request) => request.method === 'POST')).toHaveLength(1);
+    expect(await provider.exists('reset/upload')).toBe(false);
+  });
+});
