@@ -118,7 +118,8 @@ export class ArtifactsController {
     for (const [name, value] of Object.entries({ type, cursor, limit })) {
       if (value !== undefined && typeof value !== 'string') throw new InvalidArgumentError(`Query parameter "${name}" must be a single value`);
     }
-    const size = limit === undefined ? 50 : Number(limit);
+    // Digits only: Number() would also take ' 1', '0x10' and '1e2'.
+    const size = limit === undefined ? 50 : /^\d{1,3}$/.test(limit as string) ? Number(limit) : NaN;
     if (!Number.isInteger(size) || size < 1 || size > 200) throw new InvalidArgumentError('limit must be 1-200');
     const page = await this.storage.listArtifacts({
       tenant,

@@ -14,6 +14,11 @@ export function requestBody(request: IncomingMessage): Readable {
         'create the app with { bodyParser: false } or keep parsers off streaming routes',
     );
   }
+  // Node decodes only chunked framing; any other coding would be stored still encoded.
+  const coding = request.headers['transfer-encoding'];
+  if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked') {
+    throw new InvalidArgumentError(`Unsupported Transfer-Encoding "${coding.slice(0, 40)}": send the body as is or chunked`);
+  }
   const body = new PassThrough();
   request.on('error', (error) => body.destroy(new IncompleteBodyError('The client connection failed mid-body', { cause: error })));
   request.on('close', () => {

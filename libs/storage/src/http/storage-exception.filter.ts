@@ -50,6 +50,14 @@ export function toErrorBody(exception: unknown): ErrorBody {
   return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, error: REASONS[500], message: 'Internal server error', code: 'E_INTERNAL' };
 }
 
+const HANG_UP_CODES = new Set(['ERR_STREAM_PREMATURE_CLOSE', 'ECONNRESET', 'EPIPE']);
+
+/** A stream error caused by the client closing its connection (not by the server or the backend). */
+function clientHungUp(exception: unknown, response: Response): boolean {
+  const code = (exception as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && HANG_UP_CODES.has(code) && (response.destroyed || !response.socket || response.socket.destroyed);
+}
+
 /** Answers StorageError (and every other error) as JSON; aborts a response already streaming. */
 @Catch()
 export class StorageExceptionFilter implements ExceptionFilter {
@@ -59,6 +67,11 @@ export class StorageExceptionFilter implements ExceptionFilter {
     const context = host.switchToHttp();
     const response = context.getResponse<Response>();
     const request = context.getRequest<Request>();
+    if (clientHungUp(exception, response)) {
+      // The client left mid-answer: nobody to answer, and no server failure to report.
+      response.destroy();
+      return;
+    }
     const body = toErrorBody(exception);
     if (body.statusCode >= 500) {
       this.logger.error({ msg: 'request failed', method: request.method, path: request.path, code: body.code, error: String(exception), stack: (exception as Error)?.stack });

@@ -1,4 +1,5 @@
 import { Brackets, In, LessThan, type DataSource, type Repository } from 'typeorm';
+import { InvalidArgumentError } from '../errors/index.js';
 import { ArtifactNotReady } from './registry.errors.js';
 import { StoredArtifact, type ArtifactStatus } from './artifact.entity.js';
 
@@ -106,6 +107,10 @@ export class ArtifactRegistry {
     if (query.artifactType) builder.andWhere('a.artifact_type = :type', { type: query.artifactType });
     if (query.cursor) {
       const after = Buffer.from(query.cursor, 'base64url').toString('utf8');
+      // A cursor is an artifact id this method handed out; anything else is a client error.
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(after) || after.includes('..') || Buffer.from(after).toString('base64url') !== query.cursor) {
+        throw new InvalidArgumentError('Invalid cursor');
+      }
       builder.andWhere(new Brackets((b) => b.where('a.id < :after', { after })));
     }
     const rows = await builder.orderBy('a.id', 'DESC').limit(limit + 1).getMany();

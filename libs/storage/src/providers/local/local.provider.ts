@@ -63,6 +63,18 @@ function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/** The real path of a folder, or of its nearest existing ancestor when it does not exist yet. */
+async function nearestRealFolder(folder: string): Promise<string> {
+  for (let current = folder; ; current = dirname(current)) {
+    try {
+      return await realpath(current);
+    } catch (error) {
+      const code = errno(error);
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(current) === current) throw error;
+    }
+  }
+}
+
 /**
  * Local filesystem provider. Objects are plain files at `base_path/<key>`; metadata lives in a
  * sidecar under `base_path/.boards-storage/meta`. Writes stream to a temp file inside the root,
@@ -127,14 +139,24 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
 
   /** Resolves symlinks in the folder of `path` and refuses any that lead out of the root. */
   private async assertContained(path: string): Promise<void> {
-    let real: string;
-    try {
-      real = await realpath(dirname(path));
-    } catch (error) {
-      if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') return; // nothing there yet
-      throw error;
-    }
+    // Check the nearest folder that exists: `mkdir -p` would otherwise follow a planted link and
+    // create folders outside the root before the link is noticed.
+    const real = await nearestRealFolder(dirname(path));
     if (real !== this.root && !real.startsWith(this.root + sep)) {
+      throw new InvalidKeyError('Key leads through a symbolic link out of the storage root');
+    }
+  }
+
+  /**
+   * Sidecars and temp files live under the internal folder: refuse one whose folder was replaced by
+   * a symbolic link leading elsewhere (writing or deleting through it would touch files outside).
+   */
+  private async assertInternal(path: string): Promise<void> {
+    // Check the nearest folder that exists: `mkdir -p` would otherwise follow a planted link and
+    // create folders outside the root before the link is noticed.
+    const real = await nearestRealFolder(dirname(path));
+    const internal = join(this.root, LOCAL_INTERNAL_DIR);
+    if (real !== internal && !real.startsWith(internal + sep)) {
       throw new InvalidKeyError('Key leads through a symbolic link out of the storage root');
     }
   }
@@ -177,6 +199,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     let tmpStat: Stats;
     try {
       await this.ensureParent(target);
+      await this.assertInternal(tmp);
       const handle = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
       try {
         for await (const chunk of sealing ? sealing.encrypt(toReadable(body)) : toReadable(body)) {
@@ -223,8 +246,11 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
 
   private async writeSidecar(key: string, sidecar: Sidecar): Promise<void> {
     const path = this.metaPathOf(key);
+    await this.assertInternal(path);
     await mkdir(dirname(path), { recursive: true });
+    await this.assertInternal(path);
     const tmp = this.internal('tmp', `${randomUUID()}.json`);
+    await this.assertInternal(tmp);
     try {
       await writeFile(tmp, JSON.stringify(sidecar), { flag: 'wx' });
       await rename(tmp, path);
@@ -235,9 +261,12 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
 
   private async readSidecar(key: string): Promise<Sidecar | undefined> {
     try {
-      return JSON.parse(await readFile(this.metaPathOf(key), 'utf8')) as Sidecar;
+      await this.assertInternal(this.metaPathOf(key));
+      const text = await readFile(this.metaPathOf(key), { encoding: 'utf8', flag: fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW });
+      return JSON.parse(text) as Sidecar;
     } catch (error) {
-      if (errno(error) === 'ENOENT' || error instanceof SyntaxError) return undefined;
+      if (errno(error) === 'ELOOP') throw new InvalidKeyError('Key metadata is a symbolic link');
+      if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR' || error instanceof SyntaxError) return undefined;
       throw error;
     }
   }
@@ -381,6 +410,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
   async delete(key: string): Promise<void> {
     const path = this.pathOf(key);
     await this.assertContained(path);
+    await this.assertInternal(this.metaPathOf(key));
     try {
       const found = await lstat(path);
       if (found.isDirectory()) return; // a folder of other keys, not an object
