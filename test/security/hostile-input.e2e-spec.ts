@@ -64,6 +64,9 @@ describe('hostile input against the reference server', () => {
   let outside: string;
   let baseline: Record<string, string>;
   const outcomes: Outcome[] = [];
+  /** 5xx failures the server logged, including ones the client never saw (after headers were sent). */
+  const serverErrors: string[] = [];
+  const restoreWrites: Array<() => void> = [];
   /** Pending records the tests created on purpose (POST /uploads), with the PUT outcome. */
   const deliberate = new Map<string, { key: string; stored: boolean }>();
 
@@ -129,6 +132,7 @@ describe('hostile input against the reference server', () => {
     }
     expect(await snapshot(server.dir, skipOwnFiles), 'files outside the storage root').toEqual(baseline);
     expect(await namesContaining(server.dir, ctx.marker)).toEqual([]);
+    expect(serverErrors, 'server-side failures logged').toEqual([]);
     expect(existsSync(join(tmpdir(), ctx.marker)) || existsSync(join('/tmp', ctx.marker))).toBe(false);
   }
 
@@ -143,6 +147,18 @@ describe('hostile input against the reference server', () => {
   }
 
   beforeAll(async () => {
+    // The exception filter logs every 5xx ("request failed"); a mid-stream one never reaches the client.
+    for (const stream of [process.stdout, process.stderr]) {
+      const original = stream.write;
+      stream.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
+        const text = String(chunk);
+        if (text.includes('request failed')) serverErrors.push(text.slice(0, 500));
+        return (original as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+      } as typeof stream.write;
+      restoreWrites.push(() => {
+        stream.write = original;
+      });
+    }
     // The upload rate limit has its own tests; here it would answer 429 before the inputs are parsed.
     server = await startTestServer({ env: { UPLOAD_RATE_LIMIT: '0' } });
     port = Number(new URL(server.url).port);
@@ -186,6 +202,7 @@ describe('hostile input against the reference server', () => {
       console.log(`Slowest: ${slowest.map((o) => `${o.ms} ms ${o.name}`).join('\n  ')}`);
     }
     await server?.close();
+    for (const restore of restoreWrites) restore();
   });
 
   it('refuses traversal in every parameter and path segment, raw and encoded', async () => {
