@@ -59,6 +59,8 @@ export async function createServer({ settings, storage, scanners, logger }: Crea
     // Upload routes stream the raw body; JSON parsing is added per route in AppModule.
     bodyParser: false,
     logger: createLogger(settings, logger),
+    // A boot failure (e.g. an invalid storage.yaml) rejects with its error instead of aborting the process.
+    abortOnError: false,
   });
   app.useGlobalFilters(new StorageExceptionFilter());
   app.disable('x-powered-by');

@@ -21,7 +21,7 @@ describe('reference server: artifacts API', () => {
   });
 
   async function upload(body: Buffer | string, contentType = 'text/plain', query = 'type=text&boardId=b1', headers = editor) {
-    return fetch(`${server.url}/artifacts?${query}`, { method: 'POST', headers: { ...headers, 'content-type': contentType }, body });
+    return fetch(`${server.url}/artifacts?${query}`, { method: 'POST', headers: { ...headers, 'content-type': contentType }, body: body as BodyInit });
   }
 
   it('stores a raw body and returns its record', async () => {

@@ -15,7 +15,7 @@ describe('the module used from another Nest app (apps/example-host)', () => {
     dir = await tempDir();
     process.env.EXAMPLE_STORAGE = `${dir.path}/images`;
     const { ExampleHostModule } = await import('../../apps/example-host/src/app.module.js');
-    app = await NestFactory.create(ExampleHostModule, { bodyParser: false, logger: ['error'] });
+    app = await NestFactory.create(ExampleHostModule, { bodyParser: false, logger: ['error'], abortOnError: false });
     app.useGlobalFilters(new StorageExceptionFilter());
     await app.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;

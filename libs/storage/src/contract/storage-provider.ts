@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 
 /** Anything an upload can read from. A Buffer is replayable; a stream is read once. */
-export type BodySource = Buffer | Uint8Array | Readable | AsyncIterable<Uint8Array>;
+export type BodySource = Buffer | Uint8Array | Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 /** A byte range: `{start, end}` (end inclusive, omitted = to the end) or `{suffix: N}` (the last N bytes). */
 export type ByteRange = { start: number; end?: number } | { suffix: number };
