@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { constants as fsConstants, createReadStream, type Stats } from 'node:fs';
+import { constants as fsConstants, createReadStream, createWriteStream, type Stats } from 'node:fs';
 import { type FileHandle, link, lstat, mkdir, open, readdir, readFile, realpath, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
 import { Type } from 'class-transformer';
-import { IsNotEmpty, IsOptional, IsString, ValidateNested } from 'class-validator';
+import { IsBoolean, IsNotEmpty, IsOptional, IsString, ValidateNested } from 'class-validator';
 import type {
   BodySource,
   GetOptions,
@@ -40,6 +41,8 @@ export class LocalProviderConfig extends SelfServedConfig {
   @IsString() @IsNotEmpty() base_path!: string;
   /** Base of public URLs for objects served by a web server or CDN (optional). */
   @IsOptional() @IsString() @IsNotEmpty() public_url_base?: string;
+  /** fsync each object before publishing it (default true; false trades durability for speed). */
+  @IsOptional() @IsBoolean() fsync?: boolean;
   /** Envelope encryption at rest of new objects (docs/encryption.md). */
   @IsOptional() @ValidateNested() @Type(() => LocalEncryptionConfig) encryption?: LocalEncryptionConfig;
 }
@@ -200,18 +203,8 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     try {
       await this.ensureParent(target);
       await this.assertInternal(tmp);
-      const handle = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
-      try {
-        for await (const chunk of sealing ? sealing.encrypt(toReadable(body)) : toReadable(body)) {
-          options.signal?.throwIfAborted();
-          await handle.write(chunk as Uint8Array);
-        }
-        options.signal?.throwIfAborted();
-        await handle.sync();
-        tmpStat = await handle.stat();
-      } finally {
-        await handle.close();
-      }
+      const source = sealing ? Readable.from(sealing.encrypt(toReadable(body)), { objectMode: false }) : toReadable(body);
+      tmpStat = await this.writeTemp(tmp, source, options.signal);
       const etag = `"${tmpStat.ino.toString(16)}-${tmpStat.size.toString(16)}-${Math.floor(tmpStat.mtimeMs).toString(16)}"`;
       const sidecar: Sidecar = {
         contentType: options.contentType,
@@ -241,6 +234,22 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
       throw this.mapWriteError(error);
     } finally {
       await rm(tmp, { force: true });
+    }
+  }
+
+  /**
+   * Streams a body into a new temp file (large write buffer, so the kernel sees few, big
+   * writes), then fsyncs it unless `fsync: false`: the rename that follows must never publish
+   * bytes a crash could still lose.
+   */
+  private async writeTemp(tmp: string, source: Readable, signal?: AbortSignal): Promise<Stats> {
+    await pipeline(source, createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1024 * 1024 }), { signal });
+    const handle = await open(tmp, fsConstants.O_RDONLY);
+    try {
+      if (this.config.fsync !== false) await handle.sync();
+      return await handle.stat();
+    } finally {
+      await handle.close();
     }
   }
 
