@@ -89,6 +89,21 @@ describe('storage.yaml', () => {
     expect(options.providers.local.config).toEqual({ base_path: '/x\nevil: true' });
   });
 
+  it('lets booleans and integers come from the environment', () => {
+    const yaml = `
+default_provider: local
+verify_on_read: "\${VERIFY}"
+providers:
+  local: { type: local, optional: "\${OPTIONAL:-false}", config: { base_path: /tmp/x } }
+cleanup: { enabled: "\${CLEANUP_ENABLED}", max_cleanup_batch_size: "\${BATCH:-250}" }
+`;
+    const resolved = resolveStorageOptions(parseStorageConfig(yaml, { VERIFY: 'true', CLEANUP_ENABLED: 'false' }));
+    expect(resolved.verifyOnRead).toBe(true);
+    expect(resolved.cleanup.enabled).toBe(false);
+    expect(resolved.cleanup.maxCleanupBatchSize).toBe(250);
+    expect(problemsOf(() => parseStorageConfig(yaml, { VERIFY: 'yes', CLEANUP_ENABLED: 'false' }))).toEqual(['verify_on_read: must be a boolean value']);
+  });
+
   it('names every unset variable with its path', () => {
     expect(problemsOf(() => parseStorageConfig(DESIGN_YAML, {}))).toEqual([
       'providers.supabase.config.url: environment variable SUPABASE_URL is not set (use ${SUPABASE_URL:-default} for a default)',

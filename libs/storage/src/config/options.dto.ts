@@ -1,4 +1,5 @@
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
+import { booleanish, integerish } from './coerce.js';
 import {
   IsArray,
   IsBoolean,
@@ -46,42 +47,42 @@ export class RoutingRuleDto {
 }
 
 export class CleanupDto {
-  @IsOptional() @IsBoolean() enabled?: boolean;
-  @IsOptional() @IsInt() @Min(0) tempFileTtlHours?: number;
-  @IsOptional() @IsInt() @Min(1) cleanupIntervalHours?: number;
+  @Transform(booleanish) @IsOptional() @IsBoolean() enabled?: boolean;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) tempFileTtlHours?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(1) cleanupIntervalHours?: number;
   @IsOptional() @IsString() @IsNotEmpty() cron?: string;
-  @IsOptional() @IsInt() @Min(1) maxCleanupBatchSize?: number;
-  @IsOptional() @IsInt() @Min(1) pendingTimeoutMinutes?: number;
-  @IsOptional() @IsInt() @Min(0) orphanGraceHours?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(1) maxCleanupBatchSize?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(1) pendingTimeoutMinutes?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) orphanGraceHours?: number;
   @IsOptional() @IsIn(['auto', 'advisory', 'lease', 'redis', 'none']) lock?: 'auto' | 'advisory' | 'lease' | 'redis' | 'none';
   @IsOptional() @IsString() redisUrl?: string;
-  @IsOptional() @IsInt() @Min(10) lockTtlSeconds?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(10) lockTtlSeconds?: number;
 }
 
 export class SignedUrlsDto {
-  @IsOptional() @IsInt() @Min(1) expiresInSeconds?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(1) expiresInSeconds?: number;
 }
 
 export class RetryDto {
-  @IsOptional() @IsInt() @Min(1) maxAttempts?: number;
-  @IsOptional() @IsInt() @Min(0) initialDelayMs?: number;
-  @IsOptional() @IsInt() @Min(0) maxDelayMs?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(1) maxAttempts?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) initialDelayMs?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) maxDelayMs?: number;
 }
 
 export class ContentValidationDto {
-  @IsOptional() @IsBoolean() sniff?: boolean;
-  @IsOptional() @IsBoolean() blockExecutables?: boolean;
-  @IsOptional() @IsBoolean() utf8Text?: boolean;
-  @IsOptional() @IsBoolean() json?: boolean;
-  @IsOptional() @IsBoolean() safetensors?: boolean;
+  @Transform(booleanish) @IsOptional() @IsBoolean() sniff?: boolean;
+  @Transform(booleanish) @IsOptional() @IsBoolean() blockExecutables?: boolean;
+  @Transform(booleanish) @IsOptional() @IsBoolean() utf8Text?: boolean;
+  @Transform(booleanish) @IsOptional() @IsBoolean() json?: boolean;
+  @Transform(booleanish) @IsOptional() @IsBoolean() safetensors?: boolean;
   @IsOptional() @IsSize() maxSafetensorsHeader?: number | string;
-  @IsOptional() @IsBoolean() allowPickle?: boolean;
+  @Transform(booleanish) @IsOptional() @IsBoolean() allowPickle?: boolean;
 }
 
 export class ProviderDefinitionDto {
   @IsString() @IsNotEmpty() type!: string;
   @IsOptional() @IsObject() config?: Record<string, unknown>;
-  @IsOptional() @IsBoolean() optional?: boolean;
+  @Transform(booleanish) @IsOptional() @IsBoolean() optional?: boolean;
   @IsOptional() @IsArray() @IsString({ each: true }) fallbacks?: string[];
   @IsOptional() @ValidateNested() @Type(() => ResilienceDto) resilience?: ResilienceDto;
 }
@@ -97,7 +98,7 @@ export class StorageOptionsDto {
   @IsOptional() @ValidateNested() @Type(() => CleanupDto) cleanup?: CleanupDto;
   @IsOptional() @ValidateNested() @Type(() => SignedUrlsDto) signedUrls?: SignedUrlsDto;
   @IsOptional() @ValidateNested() @Type(() => RetryDto) retry?: RetryDto;
-  @IsOptional() @IsBoolean() verifyOnRead?: boolean;
+  @Transform(booleanish) @IsOptional() @IsBoolean() verifyOnRead?: boolean;
   @IsOptional() @ValidateNested() @Type(() => ResilienceDto) resilience?: ResilienceDto;
   @IsOptional() @ValidateNested() @Type(() => ContentValidationDto) contentValidation?: ContentValidationDto;
 }

@@ -1,4 +1,5 @@
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
+import { booleanish, integerish } from '../config/coerce.js';
 import { IsInt, IsNumber, IsOptional, Max, Min, ValidateNested } from 'class-validator';
 
 /**
@@ -58,28 +59,28 @@ export interface ResilienceOptions {
 }
 
 export class ResilienceTimeoutsDto {
-  @IsOptional() @IsInt() @Min(0) readMs?: number;
-  @IsOptional() @IsInt() @Min(0) writeMs?: number;
-  @IsOptional() @IsInt() @Min(0) writeIdleMs?: number;
-  @IsOptional() @IsInt() @Min(0) headMs?: number;
-  @IsOptional() @IsInt() @Min(0) deleteMs?: number;
-  @IsOptional() @IsInt() @Min(0) listMs?: number;
-  @IsOptional() @IsInt() @Min(0) copyMs?: number;
-  @IsOptional() @IsInt() @Min(0) presignMs?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) readMs?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) writeMs?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) writeIdleMs?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) headMs?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) deleteMs?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) listMs?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) copyMs?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) presignMs?: number;
 }
 
 export class CircuitBreakerDto {
-  @IsOptional() @IsInt() @Min(1) consecutiveFailures?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(1) consecutiveFailures?: number;
   @IsOptional() @IsNumber() @Min(0.01) @Max(1) failureRate?: number;
-  @IsOptional() @IsInt() @Min(100) samplingWindowMs?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(100) samplingWindowMs?: number;
   @IsOptional() @IsNumber() @Min(0) minimumRps?: number;
-  @IsOptional() @IsInt() @Min(1) halfOpenAfterMs?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(1) halfOpenAfterMs?: number;
 }
 
 export class ResilienceRetryDto {
-  @IsOptional() @IsInt() @Min(1) maxAttempts?: number;
-  @IsOptional() @IsInt() @Min(0) initialDelayMs?: number;
-  @IsOptional() @IsInt() @Min(0) maxDelayMs?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(1) maxAttempts?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) initialDelayMs?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) maxDelayMs?: number;
 }
 
 export class ResilienceDto {
