@@ -68,7 +68,7 @@ describe('hostile input against the reference server', () => {
   const serverErrors: string[] = [];
   const restoreWrites: Array<() => void> = [];
   /** Pending records the tests created on purpose (POST /uploads), with the PUT outcome. */
-  const deliberate = new Map<string, { key: string; stored: boolean }>();
+  const deliberate = new Map<string, { key: string; stored: boolean; usedBy?: string }>();
 
   const skipOwnFiles = (path: string) => path.startsWith(server.storageRoot) || /boards\.sqlite/.test(path);
 
@@ -124,11 +124,18 @@ describe('hostile input against the reference server', () => {
       if (upload.stored) continue;
       // A key the provider refuses to look at (it leads through a planted link) was not written
       // either: where it would have landed outside the root is covered by the snapshot below.
-      const exists = await provider.exists(upload.key).catch((error: unknown) => {
-        if (error instanceof InvalidKeyError) return false;
-        throw error;
-      });
-      expect(exists, `object of refused upload ${id}`).toBe(false);
+      const exists = async () =>
+        provider.exists(upload.key).catch((error: unknown) => {
+          if (error instanceof InvalidKeyError) return false;
+          throw error;
+        });
+      // A client that reset the connection does not wait for the server's cleanup: give it time.
+      let found = await exists();
+      for (let attempt = 0; found && attempt < 50; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        found = await exists();
+      }
+      expect(found, `object of refused upload ${id} (${upload.usedBy ?? 'unused'})`).toBe(false);
     }
     expect(await snapshot(server.dir, skipOwnFiles), 'files outside the storage root').toEqual(baseline);
     expect(await namesContaining(server.dir, ctx.marker)).toEqual([]);
@@ -225,8 +232,17 @@ describe('hostile input against the reference server', () => {
       const { artifactId, url } = await createUpload();
       uploads.push(`${new URL(url).pathname}${new URL(url).search}#${artifactId}`);
     }
-    const cases = lyingBodyCases(ctx, () => uploads.shift()!.split('#')[0]);
-    for (const c of cases) await run(c);
+    const byPath = new Map<string, string>();
+    const cases = lyingBodyCases(ctx, () => {
+      const [path, artifactId] = uploads.shift()!.split('#');
+      byPath.set(path, artifactId);
+      return path;
+    });
+    for (const c of cases) {
+      const artifactId = byPath.get(c.request.path);
+      if (artifactId) deliberate.get(artifactId)!.usedBy = c.name;
+      await run(c);
+    }
     // A signed PUT that succeeded legitimately stored its object: mark those uploads as stored.
     const provider = server.app.get(StorageProviderRegistry).get('local');
     for (const upload of deliberate.values()) upload.stored = upload.stored || (await provider.exists(upload.key));

@@ -23,6 +23,9 @@ describe('encrypted object layout', () => {
     expect(() => layoutOf(HEADER_BYTES + TAG_BYTES - 1, 1024)).toThrow(CorruptionError);
     expect(() => layoutOf(HEADER_BYTES + 1024 + TAG_BYTES + 3, 1024)).toThrow(CorruptionError);
     expect(() => layoutOf(10, 1024)).toThrow(CorruptionError);
+    // The chunk size also comes from metadata: a tampered one is corruption, not arithmetic.
+    expect(() => layoutOf(HEADER_BYTES + 100, 1.5)).toThrow(CorruptionError);
+    expect(() => layoutOf(HEADER_BYTES + 100, 0)).toThrow(CorruptionError);
   });
 
   it('round-trips a header and refuses unknown versions and foreign bytes', () => {

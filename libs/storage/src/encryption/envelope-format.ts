@@ -87,7 +87,8 @@ export interface FrameLayout {
  */
 export function layoutOf(fileSize: number, chunkSize: number): FrameLayout {
   const body = fileSize - HEADER_BYTES;
-  if (!Number.isSafeInteger(body) || body < TAG_BYTES || !(chunkSize >= 1)) {
+  if (!Number.isSafeInteger(chunkSize) || chunkSize < 1) throw new CorruptionError('Encrypted object names an invalid chunk size');
+  if (!Number.isSafeInteger(body) || body < TAG_BYTES) {
     throw new CorruptionError('Encrypted object is shorter than its header and one frame');
   }
   const frameBytes = chunkSize + TAG_BYTES;

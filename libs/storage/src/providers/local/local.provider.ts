@@ -66,14 +66,19 @@ function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
 }
 
-/** The real path of a folder, or of its nearest existing ancestor when it does not exist yet. */
-async function nearestRealFolder(folder: string): Promise<string> {
+/**
+ * The real path of a folder under `base`, or of its nearest existing ancestor when it does not
+ * exist yet (up to `base` itself: a vanished storage root is the volume's problem, reported by the
+ * write that follows and by the health check, not a key leading elsewhere).
+ */
+async function nearestRealFolder(folder: string, base: string): Promise<string> {
   for (let current = folder; ; current = dirname(current)) {
     try {
       return await realpath(current);
     } catch (error) {
       const code = errno(error);
-      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(current) === current) throw error;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+      if (current === base || dirname(current) === current) return base;
     }
   }
 }
@@ -144,7 +149,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
   private async assertContained(path: string): Promise<void> {
     // Check the nearest folder that exists: `mkdir -p` would otherwise follow a planted link and
     // create folders outside the root before the link is noticed.
-    const real = await nearestRealFolder(dirname(path));
+    const real = await nearestRealFolder(dirname(path), this.root);
     if (real !== this.root && !real.startsWith(this.root + sep)) {
       throw new InvalidKeyError('Key leads through a symbolic link out of the storage root');
     }
@@ -157,8 +162,8 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
   private async assertInternal(path: string): Promise<void> {
     // Check the nearest folder that exists: `mkdir -p` would otherwise follow a planted link and
     // create folders outside the root before the link is noticed.
-    const real = await nearestRealFolder(dirname(path));
     const internal = join(this.root, LOCAL_INTERNAL_DIR);
+    const real = await nearestRealFolder(dirname(path), internal);
     if (real !== internal && !real.startsWith(internal + sep)) {
       throw new InvalidKeyError('Key leads through a symbolic link out of the storage root');
     }
