@@ -151,8 +151,20 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     // create folders outside the root before the link is noticed.
     const real = await nearestRealFolder(dirname(path), this.root);
     if (real !== this.root && !real.startsWith(this.root + sep)) {
+      await this.assertRootPresent();
       throw new InvalidKeyError('Key leads through a symbolic link out of the storage root');
     }
+  }
+
+  /** A vanished or replaced root is an unavailable backend (503), not a hostile key. */
+  private async assertRootPresent(): Promise<void> {
+    let real: string | undefined;
+    try {
+      real = await realpath(this.root);
+    } catch {
+      real = undefined;
+    }
+    if (real !== this.root) throw new ProviderUnavailableError(`Storage root ${this.root} is missing or was replaced`);
   }
 
   /**
@@ -165,6 +177,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     const internal = join(this.root, LOCAL_INTERNAL_DIR);
     const real = await nearestRealFolder(dirname(path), internal);
     if (real !== internal && !real.startsWith(internal + sep)) {
+      await this.assertRootPresent();
       throw new InvalidKeyError('Key leads through a symbolic link out of the storage root');
     }
   }
