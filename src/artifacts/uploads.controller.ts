@@ -1,6 +1,5 @@
-import { Body, Controller, HttpCode, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, Req, UseGuards, ValidationPipe } from '@nestjs/common';
 import type { Request } from 'express';
-import { Type } from 'class-transformer';
 import { IsInt, IsNotEmpty, IsOptional, IsString, Max, Min } from 'class-validator';
 import {
   ArtifactAccess,
@@ -14,13 +13,14 @@ import {
   type StoredArtifact,
 } from '@app/storage';
 import { absoluteUrl } from '../public-url.js';
+import { validationFailed } from './validation.js';
 import { artifactView } from './artifact.view.js';
 
 export class CreateUploadDto {
   @IsString() @IsNotEmpty() type!: string;
   @IsOptional() @IsString() @IsNotEmpty() boardId?: string;
   @IsString() @IsNotEmpty() contentType!: string;
-  @Type(() => Number) @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) size!: number;
+  @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) size!: number;
 }
 
 /** Direct uploads: the client sends the bytes to a presigned URL, then completes. */
@@ -33,7 +33,8 @@ export class UploadsController {
   @AuditAction('upload.create')
   @ArtifactAccess('write', { board: { from: 'body', name: 'boardId' }, type: { from: 'body', name: 'type' } })
   async create(
-    @Body() body: CreateUploadDto,
+    @Body(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, exceptionFactory: validationFailed }))
+    body: CreateUploadDto,
     @Req() request: Request,
     @RequestTenant() tenant: string,
     @PrincipalId() principalId: string,

@@ -114,6 +114,22 @@ describe('reference server: artifacts API', () => {
     expect(await content.text()).toBe('direct upload body');
   });
 
+  it('refuses a malformed direct upload request with every problem listed (400)', async () => {
+    const bad = await fetch(`${server.url}/uploads`, {
+      method: 'POST',
+      headers: { ...editor, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'text', boardId: 'b1', size: '12', surprise: true }),
+    });
+    expect(bad.status).toBe(400);
+    const body = await bad.json();
+    expect(body.code).toBe('E_INVALID_ARGUMENT');
+    expect(body.message).toMatch(/contentType/);
+    expect(body.message).toMatch(/size/);
+    expect(body.message).toMatch(/surprise/);
+    const notJson = await fetch(`${server.url}/uploads`, { method: 'POST', headers: { ...editor, 'content-type': 'application/json' }, body: '{"type":' });
+    expect(notJson.status).toBe(400);
+  });
+
   it('completing an upload whose bytes never arrived is a 404 and keeps it pending', async () => {
     const created = await fetch(`${server.url}/uploads`, {
       method: 'POST',
