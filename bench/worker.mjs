@@ -116,7 +116,7 @@ if (kind === 'raw-pipeline') {
     logger: ['error'],
     storage: {
       defaultProvider: 'local',
-      providers: { local: { type: 'local', config: { base_path: `${dir}/api-storage` } } },
+      providers: { local: { type: 'local', config: { base_path: `${dir}/api-storage`, fsync: process.env.BENCH_FSYNC !== 'false' } } },
       maxFileSize: '4GB',
     },
   });
