@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { JsonValidatingStream, SafetensorsValidatingStream, Utf8ValidatingStream } from '@app/storage';
@@ -10,7 +10,7 @@ import { safetensors } from './fixtures.js';
  */
 const MB = 1024 * 1024;
 
-async function throughput(name: string, chunks: () => Iterable<Buffer>, check: () => NodeJS.ReadWriteStream): Promise<number> {
+async function throughput(name: string, chunks: () => Iterable<Buffer>, check: () => Transform): Promise<number> {
   let bytes = 0;
   const started = performance.now();
   await pipeline(Readable.from(chunks(), { objectMode: false }), check(), async function* (source: AsyncIterable<Buffer>) {

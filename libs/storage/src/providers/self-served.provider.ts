@@ -4,12 +4,29 @@ import type {
   PresignDownloadOptions,
   PresignedRequest,
   PresignUploadOptions,
+  ProviderCapabilities,
   ProviderContext,
 } from '../contract/index.js';
 import { StorageProvider } from '../contract/index.js';
 import { ConfigurationError } from '../errors/index.js';
 import { UrlSigner, type SignedClaims } from '../signing/index.js';
 import { STORAGE_HTTP_ROUTE } from '../storage.constants.js';
+
+/** What a provider gets from having its URLs served and checked by this process. */
+export const SELF_SERVED_CAPABILITIES: Omit<ProviderCapabilities, 'publicUrl'> = {
+  rangeRead: true,
+  suffixRange: true,
+  list: true,
+  copy: true,
+  userMetadata: true,
+  createOnly: true,
+  presignDownload: true,
+  presignUpload: true,
+  presignUploadEnforcesContentType: true,
+  presignEnforcesSignature: true,
+  presignEnforcesExpiry: true,
+  presignUploadEnforcesMaxSize: true,
+};
 
 /** Settings shared by providers whose presigned URLs this process serves. */
 export class SelfServedConfig {

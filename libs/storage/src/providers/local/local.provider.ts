@@ -34,7 +34,7 @@ import {
   StorageError,
 } from '../../errors/index.js';
 import { resolveRange, toReadable } from '../../streams/index.js';
-import { SelfServedConfig, SelfServedProvider } from '../self-served.provider.js';
+import { SELF_SERVED_CAPABILITIES, SelfServedConfig, SelfServedProvider } from '../self-served.provider.js';
 
 export class LocalProviderConfig extends SelfServedConfig {
   /** Folder that holds the objects (created if missing). */
@@ -93,18 +93,7 @@ async function nearestRealFolder(folder: string, base: string): Promise<string> 
 @StorageProviderType('local', { config: LocalProviderConfig })
 export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig> {
   readonly capabilities: ProviderCapabilities = {
-    rangeRead: true,
-    suffixRange: true,
-    list: true,
-    copy: true,
-    userMetadata: true,
-    createOnly: true,
-    presignDownload: true,
-    presignUpload: true,
-    presignUploadEnforcesContentType: true,
-    presignEnforcesSignature: true,
-    presignEnforcesExpiry: true,
-    presignUploadEnforcesMaxSize: true,
+    ...SELF_SERVED_CAPABILITIES,
     publicUrl: 'only when public_url_base is configured and served by a web server',
   };
 

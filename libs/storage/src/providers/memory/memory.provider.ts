@@ -16,7 +16,7 @@ import type {
 import { StorageProviderType } from '../../contract/index.js';
 import { AlreadyExistsError, InsufficientStorageError, ObjectNotFoundError } from '../../errors/index.js';
 import { resolveRange, toReadable } from '../../streams/index.js';
-import { SelfServedConfig, SelfServedProvider } from '../self-served.provider.js';
+import { SELF_SERVED_CAPABILITIES, SelfServedConfig, SelfServedProvider } from '../self-served.provider.js';
 
 export class MemoryProviderConfig extends SelfServedConfig {
   /** Refuse writes that would hold more than this many bytes in total. Default 256 MiB. */
@@ -48,18 +48,7 @@ interface StoredObject {
 @StorageProviderType('memory', { config: MemoryProviderConfig })
 export class MemoryStorageProvider extends SelfServedProvider<MemoryProviderConfig> {
   readonly capabilities: ProviderCapabilities = {
-    rangeRead: true,
-    suffixRange: true,
-    list: true,
-    copy: true,
-    userMetadata: true,
-    createOnly: true,
-    presignDownload: true,
-    presignUpload: true,
-    presignUploadEnforcesContentType: true,
-    presignEnforcesSignature: true,
-    presignEnforcesExpiry: true,
-    presignUploadEnforcesMaxSize: true,
+    ...SELF_SERVED_CAPABILITIES,
     publicUrl: 'memory objects have no public address',
   };
 
