@@ -118,6 +118,7 @@ if (kind === 'raw-pipeline') {
       defaultProvider: 'local',
       providers: { local: { type: 'local', config: { base_path: `${dir}/api-storage`, fsync: process.env.BENCH_FSYNC !== 'false' } } },
       maxFileSize: '4GB',
+      ...(process.env.BENCH_NO_VALIDATION ? { contentValidation: { sniff: false, blockExecutables: false, utf8Text: false, json: false, safetensors: false, allowPickle: true } } : {}),
     },
   });
   await app.listen(0, '127.0.0.1');
