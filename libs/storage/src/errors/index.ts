@@ -1,1 +1,2 @@
 export * from './storage.errors.js';
+export * from './network-codes.js';

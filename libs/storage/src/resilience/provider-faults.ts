@@ -1,19 +1,5 @@
-import { StorageError } from '../errors/index.js';
+import { StorageError, isNetworkErrorCode } from '../errors/index.js';
 import { CircuitOpenError } from './resilience.errors.js';
-
-/** Socket-level failures: the backend may answer if asked again. */
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
 
 function httpStatusOf(error: unknown): number | undefined {
   const e = error as { $metadata?: { httpStatusCode?: number }; statusCode?: number; status?: number; code?: unknown };
@@ -25,7 +11,7 @@ export function isTransientFault(error: unknown): boolean {
   if (error instanceof CircuitOpenError) return false;
   if (error instanceof StorageError) return error.transient;
   const code = (error as { code?: unknown })?.code;
-  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+  if (isNetworkErrorCode(code)) return true;
   const status = httpStatusOf(error);
   return status === 429 || (status !== undefined && status >= 500);
 }

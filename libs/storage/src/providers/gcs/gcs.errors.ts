@@ -8,21 +8,8 @@ import {
   StorageError,
   TimeoutError,
   UnauthenticatedError,
+  isNetworkErrorCode,
 } from '../../errors/index.js';
-
-/** Socket-level failures: the backend may answer if asked again. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ECONNABORTED',
-  'UND_ERR_SOCKET',
-]);
 
 interface SdkError {
   code?: unknown;
@@ -46,7 +33,7 @@ export function httpStatusOf(error: unknown): number | undefined {
 function networkCodeOf(error: unknown, depth = 0): string | undefined {
   const e = error as SdkError | undefined;
   if (!e || typeof e !== 'object' || depth > 3) return undefined;
-  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return e.code;
+  if (isNetworkErrorCode(e.code)) return e.code;
   if (e.type === 'system' || e.message === 'socket hang up') return 'ECONNRESET';
   return networkCodeOf(e.cause, depth + 1);
 }

@@ -10,20 +10,8 @@ import {
   StorageError,
   TimeoutError,
   UnauthenticatedError,
+  isNetworkErrorCode,
 } from '../../errors/index.js';
-
-/** Socket-level failures: the store may answer if asked again. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ECONNABORTED',
-]);
 
 /** S3 error names for a missing object or bucket (HEAD answers carry no body: `NotFound`). */
 const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchVersion']);
@@ -46,7 +34,7 @@ export function s3StatusOf(error: unknown): number | undefined {
 function networkCodeOf(error: unknown, depth = 0): string | undefined {
   const e = error as SdkError | undefined;
   if (!e || typeof e !== 'object' || depth > 3) return undefined;
-  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return e.code;
+  if (isNetworkErrorCode(e.code)) return e.code;
   if (e.message === 'socket hang up') return 'ECONNRESET';
   return networkCodeOf(e.cause, depth + 1);
 }
