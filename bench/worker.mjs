@@ -1,15 +1,24 @@
-// One benchmark case in its own process, so its RSS is its own. Prints one JSON line.
-// Usage: node --expose-gc bench/worker.mjs <case> <bytes> <dir>
+// One benchmark case in its own process, so its RSS is its own. Talks JSON lines with the parent.
+// Usage: node --expose-gc bench/worker.mjs <case> <bytes> <dir> <repetitions>
+//
+// Every case prints one line when ready. In-process cases then run one repetition for each "run"
+// on stdin and print {seconds}; HTTP cases print {port, token} and serve the parent's requests.
+// On "done", a case prints its result (peak RSS growth, CPU per repetition) and exits.
 import 'reflect-metadata';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { Session } from 'node:inspector/promises';
+import { createInterface } from 'node:readline';
 
-const [, , kind, bytesText, dir] = process.argv;
+const [, , kind, bytesText, dir, repetitionsText = '1'] = process.argv;
 const total = Number(bytesText);
+const repetitions = Number(repetitionsText);
 const CHUNK = randomBytes(1024 * 1024);
+const fsync = process.env.BENCH_FSYNC !== 'false';
+const localConfig = (path) => ({ base_path: path, fsync, ...(process.env.BENCH_FSYNC_INTERVAL ? { fsync_interval: process.env.BENCH_FSYNC_INTERVAL } : {}) });
 
 function* generate() {
   for (let sent = 0; sent < total; sent += CHUNK.length) yield sent + CHUNK.length <= total ? CHUNK : CHUNK.subarray(0, total - sent);
@@ -17,20 +26,54 @@ function* generate() {
 
 let peak = 0;
 let baseline = 0;
+let cpuAtStart = process.cpuUsage();
 const sampler = setInterval(() => {
   peak = Math.max(peak, process.memoryUsage().rss);
 }, 10);
+let profiler;
 
-function startMeasuring() {
+async function startMeasuring() {
   globalThis.gc?.();
   baseline = process.memoryUsage().rss;
   peak = baseline;
+  if (process.env.BENCH_PROFILE) {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
+  cpuAtStart = process.cpuUsage();
 }
 
-function report(extra = {}) {
+async function report(extra = {}) {
   peak = Math.max(peak, process.memoryUsage().rss);
   clearInterval(sampler);
-  process.stdout.write(`${JSON.stringify({ kind, bytes: total, baselineRss: baseline, peakRssGrowth: peak - baseline, ...extra })}\n`);
+  const cpu = process.cpuUsage(cpuAtStart);
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(`${process.env.BENCH_PROFILE}/${kind}-${total}.cpuprofile`, JSON.stringify(profile));
+  }
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6 / repetitions;
+  process.stdout.write(`${JSON.stringify({ kind, bytes: total, baselineRss: baseline, peakRssGrowth: peak - baseline, cpuSeconds, ...extra })}\n`);
+}
+
+/** In-process cases: one timed repetition of `once` per "run" line, then the report on "done". */
+function runOnCommand(once, close = async () => undefined) {
+  process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+  const lines = createInterface({ input: process.stdin });
+  lines.on('line', async (line) => {
+    if (line === 'run') {
+      const started = performance.now();
+      const cleanup = await once();
+      const seconds = (performance.now() - started) / 1000;
+      await cleanup?.();
+      process.stdout.write(`${JSON.stringify({ seconds })}\n`);
+    } else if (line === 'done') {
+      lines.close();
+      await report();
+      await close();
+    }
+  });
 }
 
 async function storageContext() {
@@ -45,7 +88,7 @@ async function storageContext() {
       TypeOrmModule.forRoot(databaseOptions(`sqlite:${dir}/bench.sqlite`)),
       lib.StorageModule.forRoot({
         defaultProvider: 'local',
-        providers: { local: { type: 'local', config: { base_path: `${dir}/storage`, fsync: process.env.BENCH_FSYNC !== 'false' } } },
+        providers: { local: { type: 'local', config: localConfig(`${dir}/storage`) } },
         maxFileSize: '4GB',
         route: false,
       }),
@@ -54,58 +97,70 @@ async function storageContext() {
   return { app: await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] }), lib };
 }
 
+/** HTTP cases: serve until the parent says "done" on stdin, then report. */
+function serveUntilDone(address, close) {
+  process.stdout.write(`${JSON.stringify(address)}\n`);
+  const lines = createInterface({ input: process.stdin });
+  lines.on('line', async (line) => {
+    if (line !== 'done') return;
+    lines.close();
+    await report();
+    await close();
+  });
+}
+
 if (kind === 'raw-pipeline') {
-  startMeasuring();
-  const started = performance.now();
-  await pipeline(Readable.from(generate()), createWriteStream(`${dir}/raw.bin`));
-  report({ seconds: (performance.now() - started) / 1000 });
+  await startMeasuring();
+  runOnCommand(async () => {
+    await pipeline(Readable.from(generate()), createWriteStream(`${dir}/raw.bin`));
+    return () => rmSync(`${dir}/raw.bin`);
+  });
 } else if (kind === 'raw-same-work') {
-  // The same work our write path does, by hand: hash every byte, write, fsync.
-  const { createHash } = await import('node:crypto');
+  // The same work our write path does, by hand: hash every byte, write, and fsync when ours does.
   const { open } = await import('node:fs/promises');
-  startMeasuring();
-  const started = performance.now();
-  const hash = createHash('sha256');
-  await pipeline(
-    Readable.from(generate()),
-    async function* (source) {
-      for await (const chunk of source) {
-        hash.update(chunk);
-        yield chunk;
-      }
-    },
-    createWriteStream(`${dir}/same-work.bin`),
-  );
-  hash.digest('hex');
-  const handle = await open(`${dir}/same-work.bin`, 'r');
-  await handle.sync();
-  await handle.close();
-  report({ seconds: (performance.now() - started) / 1000 });
+  await startMeasuring();
+  runOnCommand(async () => {
+    const hash = createHash('sha256');
+    await pipeline(
+      Readable.from(generate()),
+      async function* (source) {
+        for await (const chunk of source) {
+          hash.update(chunk);
+          yield chunk;
+        }
+      },
+      createWriteStream(`${dir}/same-work.bin`),
+    );
+    hash.digest('hex');
+    if (fsync) {
+      const handle = await open(`${dir}/same-work.bin`, 'r');
+      await handle.sync();
+      await handle.close();
+    }
+    return () => rmSync(`${dir}/same-work.bin`);
+  });
 } else if (kind === 'service-local') {
   const { app, lib } = await storageContext();
   const storage = app.get(lib.StorageService);
-  startMeasuring();
-  const started = performance.now();
-  const artifact = await storage.storeArtifact({ body: Readable.from(generate()), artifactType: 'model', contentType: 'application/octet-stream' });
-  const seconds = (performance.now() - started) / 1000;
-  if (artifact.size !== total) throw new Error(`stored ${artifact.size} of ${total} bytes`);
-  report({ seconds });
-  await app.close();
+  await startMeasuring();
+  runOnCommand(async () => {
+    const artifact = await storage.storeArtifact({ body: Readable.from(generate()), artifactType: 'model', contentType: 'application/octet-stream' });
+    if (artifact.size !== total) throw new Error(`stored ${artifact.size} of ${total} bytes`);
+    return () => storage.deleteArtifact(artifact.id);
+  }, () => app.close());
 } else if (kind === 'raw-http') {
   // A plain Node http server writing the request body to a file; the parent sends the bytes.
+  let count = 0;
   const server = createServer((request, response) => {
-    pipeline(request, createWriteStream(`${dir}/raw-http.bin`)).then(
-      () => response.writeHead(201).end('{}'),
+    const file = `${dir}/raw-http-${count++}.bin`;
+    pipeline(request, createWriteStream(file)).then(
+      () => response.writeHead(201).end('{}', () => rmSync(file)),
       (error) => response.writeHead(500).end(String(error)),
     );
   });
-  server.listen(0, '127.0.0.1', () => {
-    startMeasuring();
-    process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
-  });
-  process.stdin.once('data', () => {
-    report();
-    server.close();
+  server.listen(0, '127.0.0.1', async () => {
+    await startMeasuring();
+    serveUntilDone({ port: server.address().port }, () => server.close());
   });
 } else if (kind === 'api-post') {
   const { createServer: createApi } = await import('../dist/src/bootstrap.js');
@@ -116,7 +171,7 @@ if (kind === 'raw-pipeline') {
     logger: ['error'],
     storage: {
       defaultProvider: 'local',
-      providers: { local: { type: 'local', config: { base_path: `${dir}/api-storage`, fsync: process.env.BENCH_FSYNC !== 'false' } } },
+      providers: { local: { type: 'local', config: localConfig(`${dir}/api-storage`) } },
       maxFileSize: '4GB',
       ...(process.env.BENCH_NO_VALIDATION ? { contentValidation: { sniff: false, blockExecutables: false, utf8Text: false, json: false, safetensors: false, allowPickle: true } } : {}),
     },
@@ -124,12 +179,8 @@ if (kind === 'raw-pipeline') {
   await app.listen(0, '127.0.0.1');
   const { JwtService } = await import('@nestjs/jwt');
   const token = app.get(JwtService).sign({ sub: 'bench', tenant: 'bench', boards: { b1: 'editor' } });
-  startMeasuring();
-  process.stdout.write(`${JSON.stringify({ port: app.getHttpServer().address().port, token })}\n`);
-  process.stdin.once('data', async () => {
-    report();
-    await app.close();
-  });
+  await startMeasuring();
+  serveUntilDone({ port: app.getHttpServer().address().port, token }, () => app.close());
 } else {
   console.error(`unknown case ${kind}`);
   process.exit(2);

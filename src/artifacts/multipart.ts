@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import busboy from 'busboy';
-import { InvalidArgumentError } from '@app/storage';
+import { InvalidArgumentError, holdErrors } from '@app/storage';
 
 export interface MultipartFile {
   stream: Readable;
@@ -36,7 +36,7 @@ export function multipartFile(request: IncomingMessage, body: Readable): Promise
         stream.resume();
         return;
       }
-      file = new PassThrough();
+      file = holdErrors(new PassThrough()); // a form that breaks before the storage reads the part fails it, not the process
       stream.on('error', (error: Error) => file!.destroy(new InvalidArgumentError(`Malformed multipart body: ${error.message}`)));
       stream.on('limit', () => file!.destroy(new InvalidArgumentError('Multipart file part too large')));
       stream.pipe(file);

@@ -88,7 +88,7 @@ describe('StorageModule', () => {
       defaultProvider: 'a',
       providers: {
         a: { type: 'local', config: { base_path: 42 } },
-        b: { type: 'local', config: { base_path: '/tmp/x', surprise: true } },
+        b: { type: 'local', config: { base_path: '/tmp/x', surprise: true, fsync_interval: 'often' } },
         c: { type: 'nope' },
       },
     });
@@ -96,6 +96,7 @@ describe('StorageModule', () => {
       expect.arrayContaining([
         'providers.a.config.base_path: must be a string',
         'providers.b.config.surprise: is not a known option',
+        'providers.b.config.fsync_interval: must be a size such as 104857600, "100MB" or "2GB"',
         expect.stringMatching(/^providers\.c\.type: unknown provider type "nope" \(known: local, memory/),
       ]),
     );

@@ -11,26 +11,10 @@ import {
   IsString,
   Matches,
   Min,
-  ValidateBy,
   ValidateNested,
-  type ValidationOptions,
 } from 'class-validator';
 import { ResilienceDto } from '../resilience/resilience.options.js';
-import { parseSize } from './size.js';
-
-function IsSize(options?: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
-    {
-      name: 'isSize',
-      validator: {
-        validate: (value: unknown) =>
-          (typeof value === 'number' || typeof value === 'string') && parseSize(value) !== undefined,
-        defaultMessage: () => 'must be a size such as 104857600, "100MB" or "2GB"',
-      },
-    },
-    options,
-  );
-}
+import { IsSize } from './size.js';
 
 const CONTENT_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)$/i;
 

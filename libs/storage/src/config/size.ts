@@ -1,4 +1,5 @@
 import bytes from 'bytes';
+import { ValidateBy, type ValidationOptions } from 'class-validator';
 import type { SizeValue } from './storage-options.js';
 
 /** Parses `100MB`, `1.5GB`, `512KiB` or a number of bytes; undefined when not a size. */
@@ -9,4 +10,19 @@ export function parseSize(value: SizeValue | undefined): number | undefined {
   if (!/^\d+(\.\d+)?\s*(b|kb|mb|gb|tb|pb)?$/i.test(trimmed)) return undefined;
   const parsed = bytes.parse(trimmed);
   return parsed === null || !Number.isFinite(parsed) ? undefined : Math.floor(parsed);
+}
+
+/** class-validator: a size that parseSize accepts. */
+export function IsSize(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isSize',
+      validator: {
+        validate: (value: unknown) =>
+          (typeof value === 'number' || typeof value === 'string') && parseSize(value) !== undefined,
+        defaultMessage: () => 'must be a size such as 104857600, "100MB" or "2GB"',
+      },
+    },
+    options,
+  );
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import { ConfigurationError, IncompleteBodyError, InvalidArgumentError } from '../errors/index.js';
+import { holdErrors } from '../streams/body.js';
 
 /**
  * The raw body of a request as a stream the storage layer may fail or abandon without
@@ -19,7 +20,7 @@ export function requestBody(request: IncomingMessage): Readable {
   if (coding !== undefined && coding.trim().toLowerCase() !== 'chunked') {
     throw new InvalidArgumentError(`Unsupported Transfer-Encoding "${coding.slice(0, 40)}": send the body as is or chunked`);
   }
-  const body = new PassThrough();
+  const body = holdErrors(new PassThrough());
   request.on('error', (error) => body.destroy(new IncompleteBodyError('The client connection failed mid-body', { cause: error })));
   request.on('close', () => {
     if (!request.complete) body.destroy(new IncompleteBodyError('The client disconnected before sending the whole body'));

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { ChecksumMismatchError, IncompleteBodyError, PayloadTooLargeError } from '../errors/index.js';
 import { MeteredStream } from './metered-stream.js';
-import { peekHead } from './body.js';
+import { holdErrors, peekHead } from './body.js';
 
 /** A source that yields `count` chunks of `size` bytes and records how many it handed out. */
 function counting(count: number, size: number) {
@@ -68,5 +68,47 @@ describe('peekHead', () => {
     const chunks: Buffer[] = [];
     for await (const chunk of body) chunks.push(chunk as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe('ab');
+  });
+
+  it('hands back the source itself, head first, when the body is longer than the head', async () => {
+    const source = Readable.from([Buffer.alloc(3000, 1), Buffer.alloc(3000, 2), Buffer.alloc(3000, 3)], { objectMode: false });
+    const { head, body } = await peekHead(source, 4100);
+    expect(body).toBe(source);
+    expect(head.length).toBe(4100);
+    const all = Buffer.concat(await body.toArray());
+    expect(all.length).toBe(9000);
+    expect([all[0], all[2999], all[3000], all[5999], all[6000], all[8999]]).toEqual([1, 1, 2, 2, 3, 3]);
+  });
+
+  it('keeps every byte of a large body piped after the peek', async () => {
+    const { stream, state } = counting(64, 64 * 1024);
+    const { body } = await peekHead(stream, 100_000);
+    const meter = new MeteredStream();
+    await pipeline(body, meter, sink());
+    expect(state.produced).toBe(64);
+    expect(meter.bytesSeen).toBe(64 * 64 * 1024);
+  });
+
+  it('rejects with the error of a source that fails before the head is read', async () => {
+    const source = new Readable({ read() {} });
+    source.push(Buffer.from('ab'));
+    setTimeout(() => source.destroy(new IncompleteBodyError('client left')), 5);
+    await expect(peekHead(source, 10)).rejects.toBeInstanceOf(IncompleteBodyError);
+  });
+
+  it('rejects for a source destroyed already', async () => {
+    const source = new Readable({ read() {} });
+    source.destroy();
+    await expect(peekHead(source, 10)).rejects.toBeInstanceOf(IncompleteBodyError);
+  });
+});
+
+describe('holdErrors', () => {
+  it('keeps the failure of an unread stream for the pipeline that reads it later', async () => {
+    const body = holdErrors(new PassThrough());
+    body.write('partial');
+    body.destroy(new IncompleteBodyError('client left')); // would be an uncaught error without the hold
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(pipeline(body, sink())).rejects.toBeInstanceOf(IncompleteBodyError);
   });
 });
