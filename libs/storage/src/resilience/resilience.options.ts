@@ -1,5 +1,5 @@
 import { Transform, Type } from 'class-transformer';
-import { booleanish, integerish } from '../config/coerce.js';
+import { integerish } from '../config/coerce.js';
 import { IsInt, IsNumber, IsOptional, Max, Min, ValidateNested } from 'class-validator';
 
 /**

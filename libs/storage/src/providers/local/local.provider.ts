@@ -184,10 +184,12 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     }
   }
 
-  private async ensureParent(path: string): Promise<void> {
+  /** Creates the folders of `path`; returns the first folder it had to create, if any. */
+  private async ensureParent(path: string): Promise<string | undefined> {
     await this.assertContained(path);
+    let created: string | undefined;
     try {
-      await mkdir(dirname(path), { recursive: true });
+      created = await mkdir(dirname(path), { recursive: true });
     } catch (error) {
       if (errno(error) === 'ENOTDIR' || errno(error) === 'EEXIST') {
         throw new AlreadyExistsError('An object already exists where this key needs a folder');
@@ -195,6 +197,30 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
       throw error;
     }
     await this.assertContained(path);
+    return created;
+  }
+
+  /**
+   * With fsync, makes the names durable: fsyncs the folder that holds `path` and, when folders
+   * were created for it (from `firstCreated` down), the folder that holds each of them. Without
+   * this a crash could lose a rename the registry already counts on.
+   */
+  private async syncFolders(path: string, firstCreated?: string): Promise<void> {
+    if (this.config.fsync === false) return;
+    const folders = new Set<string>([dirname(path)]);
+    if (firstCreated) {
+      for (let folder = dirname(path); folder !== dirname(firstCreated) && folder.startsWith(this.root); folder = dirname(folder)) {
+        folders.add(dirname(folder));
+      }
+    }
+    for (const folder of folders) {
+      const handle = await open(folder, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
   }
 
   private mapWriteError(error: unknown): unknown {
@@ -221,7 +247,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     const sealing = this.encryption?.seal();
     let tmpStat: Stats;
     try {
-      await this.ensureParent(target);
+      const createdFolder = await this.ensureParent(target);
       await this.assertInternal(tmp);
       const source = sealing ? Readable.from(sealing.encrypt(toReadable(body)), { objectMode: false }) : toReadable(body);
       tmpStat = await this.writeTemp(tmp, source, options.signal);
@@ -249,6 +275,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
         await this.writeSidecar(key, sidecar);
         await rename(tmp, target);
       }
+      await this.syncFolders(target, createdFolder);
       return { key, size: sealing ? sealing.plaintextBytes : tmpStat.size, etag };
     } catch (error) {
       throw this.mapWriteError(error);
@@ -276,13 +303,20 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
   private async writeSidecar(key: string, sidecar: Sidecar): Promise<void> {
     const path = this.metaPathOf(key);
     await this.assertInternal(path);
-    await mkdir(dirname(path), { recursive: true });
+    const created = await mkdir(dirname(path), { recursive: true });
     await this.assertInternal(path);
     const tmp = this.internal('tmp', `${randomUUID()}.json`);
     await this.assertInternal(tmp);
     try {
-      await writeFile(tmp, JSON.stringify(sidecar), { flag: 'wx' });
+      const handle = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
+      try {
+        await handle.writeFile(JSON.stringify(sidecar));
+        if (this.config.fsync !== false) await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await rename(tmp, path);
+      await this.syncFolders(path, created);
     } finally {
       await rm(tmp, { force: true });
     }
