@@ -291,11 +291,12 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
    */
   private async writeTemp(tmp: string, source: Readable, signal?: AbortSignal): Promise<Stats> {
     const handle = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
+    const sink = new FileSink(handle, { fsync: this.config.fsync !== false, syncEvery: this.syncEvery });
     try {
-      const fsync = this.config.fsync !== false;
-      await pipeline(source, new FileSink(handle, { fsync, syncEvery: this.syncEvery }), { signal });
+      await pipeline(source, sink, { signal });
       return await handle.stat();
     } finally {
+      await sink.idle();
       await handle.close();
     }
   }
