@@ -5,7 +5,8 @@
 // Usage: npm run bench [-- sizes in MiB, default 256 1024]
 // Environment: BENCH_REPS (repetitions, default 5), BENCH_FSYNC=false (local provider without
 // fsync), BENCH_CASES=raw-http,api-post (a subset of the cases), BENCH_NO_VALIDATION=1 (reference server without content inspectors), BENCH_PROFILE=dir
-// (write a CPU profile of each case's measured window into dir).
+// (write a CPU profile of each case's measured window into dir), BENCH_NODE_ARGS (extra node flags
+// for the case processes, e.g. --trace-gc).
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
@@ -23,7 +24,7 @@ const selected = process.env.BENCH_CASES ? process.env.BENCH_CASES.split(',') : 
 const missing = { seconds: [NaN], peakRssGrowth: NaN, cpuSeconds: NaN };
 
 function worker(kind, bytes, dir) {
-  const child = spawn(process.execPath, ['--expose-gc', 'bench/worker.mjs', kind, String(bytes), dir, String(repetitions)], {
+  const child = spawn(process.execPath, ['--expose-gc', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), 'bench/worker.mjs', kind, String(bytes), dir, String(repetitions)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
@@ -92,7 +93,7 @@ function hashAlone(bytes) {
     hash.digest();
     seconds.push((performance.now() - started) / 1000);
   }
-  return { seconds, peakRssGrowth: 0, cpuSeconds: median(seconds) };
+  return { seconds, peakRssGrowth: 0, cpuSeconds: median(seconds), gcSeconds: undefined };
 }
 
 const IN_PROCESS = new Set(['raw-pipeline', 'raw-same-work', 'service-local']);
@@ -154,7 +155,7 @@ const pad = (value, width) => String(value).padStart(width);
 const fsyncNote = process.env.BENCH_FSYNC === 'false' ? 'local provider without fsync' : 'local provider with fsync (default)';
 console.log(`node ${process.version}, ${sizes.map((s) => `${s / MiB} MiB`).join(' and ')}, median of ${repetitions} interleaved runs; ${fsyncNote}; each case in its own process\n`);
 console.log(
-  `${'case'.padEnd(38)}${pad('size', 7)}${pad('MB/s', 7)}${pad('min-max', 11)}${pad('ratio', 7)}${pad('RSS growth', 12)}${pad('CPU s', 7)}${pad('client CPU s', 14)}`,
+  `${'case'.padEnd(38)}${pad('size', 7)}${pad('MB/s', 7)}${pad('min-max', 11)}${pad('ratio', 7)}${pad('RSS growth', 12)}${pad('CPU s', 7)}${pad('GC s', 6)}${pad('client CPU s', 14)}`,
 );
 const results = [];
 for (const bytes of sizes) {
@@ -180,7 +181,7 @@ for (const bytes of sizes) {
     results.push({ label, bytes, mbps, ratio, growth: result.peakRssGrowth });
     console.log(
       `${label.padEnd(38)}${pad(`${bytes / MiB}M`, 7)}${pad(mbps.toFixed(0), 7)}${pad(`${slowest.toFixed(0)}-${fastest.toFixed(0)}`, 11)}${pad(ratio.toFixed(2), 7)}` +
-        `${pad(`${(result.peakRssGrowth / MiB).toFixed(1)} MiB`, 12)}${pad(result.cpuSeconds.toFixed(2), 7)}${pad(result.clientCpuSeconds === undefined ? '' : result.clientCpuSeconds.toFixed(2), 14)}`,
+        `${pad(`${(result.peakRssGrowth / MiB).toFixed(1)} MiB`, 12)}${pad(result.cpuSeconds.toFixed(2), 7)}${pad(result.gcSeconds === undefined ? '' : result.gcSeconds.toFixed(2), 6)}${pad(result.clientCpuSeconds === undefined ? '' : result.clientCpuSeconds.toFixed(2), 14)}`,
     );
   }
 }

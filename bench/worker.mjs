@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { Session } from 'node:inspector/promises';
 import { createInterface } from 'node:readline';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 
 const [, , kind, bytesText, dir, repetitionsText = '1'] = process.argv;
 const total = Number(bytesText);
@@ -31,6 +32,17 @@ const sampler = setInterval(() => {
   peak = Math.max(peak, process.memoryUsage().rss);
 }, 10);
 let profiler;
+// Garbage collection while measuring: milliseconds by kind (V8 pauses on the main thread).
+const gc = { minor: 0, major: 0, count: 0 };
+let measuring = false;
+new PerformanceObserver((list) => {
+  if (!measuring) return;
+  for (const entry of list.getEntries()) {
+    gc.count += 1;
+    if (entry.detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) gc.major += entry.duration;
+    else gc.minor += entry.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
 
 async function startMeasuring() {
   globalThis.gc?.();
@@ -43,6 +55,7 @@ async function startMeasuring() {
     await profiler.post('Profiler.start');
   }
   cpuAtStart = process.cpuUsage();
+  measuring = true;
 }
 
 async function report(extra = {}) {
@@ -54,7 +67,8 @@ async function report(extra = {}) {
     writeFileSync(`${process.env.BENCH_PROFILE}/${kind}-${total}.cpuprofile`, JSON.stringify(profile));
   }
   const cpuSeconds = (cpu.user + cpu.system) / 1e6 / repetitions;
-  process.stdout.write(`${JSON.stringify({ kind, bytes: total, baselineRss: baseline, peakRssGrowth: peak - baseline, cpuSeconds, ...extra })}\n`);
+  const gcSeconds = (gc.minor + gc.major) / 1000 / repetitions;
+  process.stdout.write(`${JSON.stringify({ kind, bytes: total, baselineRss: baseline, peakRssGrowth: peak - baseline, cpuSeconds, gcSeconds, gc, ...extra })}\n`);
 }
 
 /** In-process cases: one timed repetition of `once` per "run" line, then the report on "done". */
