@@ -31,7 +31,10 @@ function worker(kind, bytes, dir) {
   const queue = [];
   const waiters = [];
   lines.on('line', (line) => {
-    if (!line.startsWith('{')) return;
+    if (!line.startsWith('{')) {
+      if (process.env.BENCH_NODE_ARGS) process.stderr.write(`[${kind}] ${line}\n`); // e.g. --trace-gc output
+      return;
+    }
     const value = JSON.parse(line);
     const waiter = waiters.shift();
     if (waiter) waiter(value);

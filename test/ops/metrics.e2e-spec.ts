@@ -50,6 +50,9 @@ describe('GET /metrics', () => {
     ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }
+    // Every configured provider's breaker reads closed from the start, before any transition.
+    expect(text).toMatch(/boards_storage_circuit_breaker_state\{provider="local",state="closed"\} 1/);
+    expect(text).toMatch(/boards_storage_circuit_breaker_state\{provider="local",state="open"\} 0/);
   });
 
   it('counts uploads, reads and signed URL issuance with their bytes and latency', async () => {

@@ -25,4 +25,8 @@ export class MetricsStorageInstrumentation extends StorageInstrumentation {
     super.breakerStateChanged(provider, state);
     this.metrics.setBreakerState(provider, state);
   }
+
+  override breakerStateKnown(provider: string, state: BreakerState): void {
+    this.metrics.setBreakerState(provider, state);
+  }
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import {
   CircuitBreakerPolicy,
   CircuitState,
@@ -87,7 +87,7 @@ const TIMEOUT_KEYS: Record<ResilientOperation, keyof ProviderResilience['timeout
  * `breakerStateChanges`.
  */
 @Injectable()
-export class StorageResilience {
+export class StorageResilience implements OnApplicationBootstrap {
   private readonly policies = new Map<string, ProviderPolicies>();
   private readonly changes = new Subject<BreakerStateChange>();
 
@@ -98,6 +98,11 @@ export class StorageResilience {
     @Inject(STORAGE_OPTIONS) private readonly options: ResolvedStorageOptions,
     private readonly instrumentation: StorageInstrumentation,
   ) {}
+
+  /** Reports every configured provider's breaker state once, for gauges to start from. */
+  onApplicationBootstrap(): void {
+    for (const [provider, state] of Object.entries(this.states())) this.instrumentation.breakerStateKnown(provider, state);
+  }
 
   /** The effective settings of a provider (defaults, top-level blocks and its own overrides merged). */
   settings(provider: string): ProviderResilience {

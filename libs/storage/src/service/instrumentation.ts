@@ -77,6 +77,13 @@ export class StorageInstrumentation {
     else this.logger.warn(`circuit breaker ${state.replace('_', '-')}`, fields);
   }
 
+  /**
+   * Called once per provider when the application starts, with its breaker's state (closed
+   * unless something already tripped it), so a gauge has a value before the first transition.
+   * The default does nothing.
+   */
+  breakerStateKnown(_provider: string, _state: BreakerState): void {}
+
   /** Times an operation and reports it, rethrowing its error. */
   async track<T>(
     base: Omit<OperationEvent, 'outcome' | 'durationMs'>,
