@@ -10,7 +10,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,8 +23,11 @@ const ALL_CASES = ['raw-pipeline', 'raw-same-work', 'service-local', 'raw-http',
 const selected = process.env.BENCH_CASES ? process.env.BENCH_CASES.split(',') : ALL_CASES;
 const missing = { seconds: [NaN], peakRssGrowth: NaN, cpuSeconds: NaN };
 
+// The node flags the reference server runs with (`npm run start:prod`), given to every case alike.
+const serverFlags = (/^node ((?:--\S+ )*)dist\//.exec(JSON.parse(await readFile('package.json', 'utf8')).scripts['start:prod'])?.[1] ?? '').split(' ').filter(Boolean);
+
 function worker(kind, bytes, dir) {
-  const child = spawn(process.execPath, ['--expose-gc', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), 'bench/worker.mjs', kind, String(bytes), dir, String(repetitions)], {
+  const child = spawn(process.execPath, ['--expose-gc', ...serverFlags, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), 'bench/worker.mjs', kind, String(bytes), dir, String(repetitions)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
@@ -156,7 +159,7 @@ async function runSize(bytes) {
 
 const pad = (value, width) => String(value).padStart(width);
 const fsyncNote = process.env.BENCH_FSYNC === 'false' ? 'local provider without fsync' : 'local provider with fsync (default)';
-console.log(`node ${process.version}, ${sizes.map((s) => `${s / MiB} MiB`).join(' and ')}, median of ${repetitions} interleaved runs; ${fsyncNote}; each case in its own process\n`);
+console.log(`node ${[process.version, ...serverFlags].join(' ')}, ${sizes.map((s) => `${s / MiB} MiB`).join(' and ')}, median of ${repetitions} interleaved runs; ${fsyncNote}; each case in its own process\n`);
 console.log(
   `${'case'.padEnd(38)}${pad('size', 7)}${pad('MB/s', 7)}${pad('min-max', 11)}${pad('ratio', 7)}${pad('RSS growth', 12)}${pad('CPU s', 7)}${pad('GC s', 6)}${pad('client CPU s', 14)}`,
 );
