@@ -10,7 +10,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,13 +21,9 @@ const repetitions = Number(process.env.BENCH_REPS ?? 5);
 const CHUNK = randomBytes(MiB);
 const ALL_CASES = ['raw-pipeline', 'raw-same-work', 'service-local', 'raw-http', 'api-post'];
 const selected = process.env.BENCH_CASES ? process.env.BENCH_CASES.split(',') : ALL_CASES;
-const missing = { seconds: [NaN], peakRssGrowth: NaN, cpuSeconds: NaN };
-
-// The node flags the reference server runs with (`npm run start:prod`), given to every case alike.
-const serverFlags = (/^node ((?:--\S+ )*)dist\//.exec(JSON.parse(await readFile('package.json', 'utf8')).scripts['start:prod'])?.[1] ?? '').split(' ').filter(Boolean);
 
 function worker(kind, bytes, dir) {
-  const child = spawn(process.execPath, ['--expose-gc', ...serverFlags, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), 'bench/worker.mjs', kind, String(bytes), dir, String(repetitions)], {
+  const child = spawn(process.execPath, ['--expose-gc', ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), 'bench/worker.mjs', kind, String(bytes), dir, String(repetitions)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
@@ -143,7 +139,7 @@ async function finishCase(c) {
  * back before each timed run, so each starts from the same page-cache state.
  */
 async function runSize(bytes) {
-  const kinds = ['raw-pipeline', 'raw-same-work', 'service-local', 'raw-http', 'api-post'].filter((kind) => selected.includes(kind));
+  const kinds = ALL_CASES.filter((kind) => selected.includes(kind));
   const cases = [];
   for (const kind of kinds) cases.push(await startCase(kind, bytes));
   for (let round = 0; round < repetitions; round += 1) {
@@ -159,16 +155,13 @@ async function runSize(bytes) {
 
 const pad = (value, width) => String(value).padStart(width);
 const fsyncNote = process.env.BENCH_FSYNC === 'false' ? 'local provider without fsync' : 'local provider with fsync (default)';
-console.log(`node ${[process.version, ...serverFlags].join(' ')}, ${sizes.map((s) => `${s / MiB} MiB`).join(' and ')}, median of ${repetitions} interleaved runs; ${fsyncNote}; each case in its own process\n`);
+console.log(`node ${process.version}, ${sizes.map((s) => `${s / MiB} MiB`).join(' and ')}, median of ${repetitions} interleaved runs; ${fsyncNote}; each case in its own process\n`);
 console.log(
   `${'case'.padEnd(38)}${pad('size', 7)}${pad('MB/s', 7)}${pad('min-max', 11)}${pad('ratio', 7)}${pad('RSS growth', 12)}${pad('CPU s', 7)}${pad('GC s', 6)}${pad('client CPU s', 14)}`,
 );
 const results = [];
 for (const bytes of sizes) {
-  const measured = await runSize(bytes);
-  const { 'sha256-alone': hashOnly, 'raw-pipeline': raw, 'raw-same-work': sameWork, 'service-local': service, 'raw-http': rawHttp, 'api-post': api } = Object.fromEntries(
-    ['sha256-alone', ...ALL_CASES].map((kind) => [kind, measured[kind] ?? missing]),
-  );
+  const { 'sha256-alone': hashOnly, 'raw-pipeline': raw, 'raw-same-work': sameWork, 'service-local': service, 'raw-http': rawHttp, 'api-post': api } = await runSize(bytes);
   const rows = [
     ['raw stream.pipeline -> file', raw, raw],
     ['sha256 alone, in memory (a ceiling)', hashOnly, raw],
@@ -179,7 +172,7 @@ for (const bytes of sizes) {
     ['POST /artifacts -> local provider', api, rawHttp],
   ];
   for (const [label, result, reference] of rows) {
-    if (result === missing || reference === missing) continue;
+    if (!result || !reference) continue; // a case left out by BENCH_CASES
     const mbps = bytes / MiB / median(result.seconds);
     const slowest = bytes / MiB / Math.max(...result.seconds);
     const fastest = bytes / MiB / Math.min(...result.seconds);

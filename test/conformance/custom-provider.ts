@@ -9,6 +9,7 @@ import {
   AlreadyExistsError,
   ObjectNotFoundError,
   ProviderUnavailableError,
+  SELF_SERVED_CAPABILITIES,
   SelfServedProvider,
   StorageProviderType,
   resolveRange,
@@ -66,18 +67,7 @@ export class HashedFolderProvider extends SelfServedProvider<SelfServedConfig & 
   @Inject(ConfigService) private readonly settings!: ConfigService;
 
   readonly capabilities: ProviderCapabilities = {
-    rangeRead: true,
-    suffixRange: true,
-    list: true,
-    copy: true,
-    userMetadata: true,
-    createOnly: true,
-    presignDownload: true,
-    presignUpload: true,
-    presignUploadEnforcesContentType: true,
-    presignEnforcesSignature: true,
-    presignEnforcesExpiry: true,
-    presignUploadEnforcesMaxSize: true,
+    ...SELF_SERVED_CAPABILITIES,
     publicUrl: 'objects are files named by hash; nothing serves them publicly',
   };
 

@@ -19,7 +19,7 @@ export interface S3rverInstance {
 const CHILD = `
 const S3rver = require(process.env.S3RVER_MODULE);
 const buckets = JSON.parse(process.env.S3RVER_BUCKETS).map((name) => ({ name }));
-new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.env.S3RVER_DIR, configureBuckets: buckets })
+new S3rver({ address: '127.0.0.1', port: Number(process.env.S3RVER_PORT), silent: true, directory: process.env.S3RVER_DIR, configureBuckets: buckets })
   .run()
   .then((address) => process.stdout.write(JSON.stringify({ port: address.port }) + '\\n'))
   .catch((error) => { console.error(error); process.exit(1); });
@@ -28,16 +28,23 @@ process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 `;
 
-/** Starts s3rver in a child process on a free port, with the given buckets created. */
-export async function startS3rver(buckets: string[]): Promise<S3rverInstance> {
-  const dir = await tempDir('boards-s3rver-');
-  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD], {
+export interface S3rverProcess {
+  child: ChildProcess;
+  port: number;
+  /** What the server wrote to stderr so far. */
+  stderr: () => string;
+}
+
+/** Spawns s3rver over `directory` with `buckets` on `port` (0: a free one); resolves once it listens. */
+export async function spawnS3rver(directory: string, buckets: string[], port = 0): Promise<S3rverProcess> {
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD], {
     env: {
       ...process.env,
       NODE_OPTIONS: '',
       S3RVER_MODULE: createRequire(import.meta.url).resolve('s3rver'),
       S3RVER_BUCKETS: JSON.stringify(buckets),
-      S3RVER_DIR: dir.path,
+      S3RVER_DIR: directory,
+      S3RVER_PORT: String(port),
     },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -45,12 +52,7 @@ export async function startS3rver(buckets: string[]): Promise<S3rverInstance> {
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  let stopping = false;
-  child.once('exit', (code, signal) => {
-    // A crash mid-run shows up as refused connections: say why, once.
-    if (!stopping) console.error(`s3rver exited unexpectedly (${code ?? signal}):\n${stderr.slice(-4000)}`);
-  });
-  const port = await new Promise<number>((resolve, reject) => {
+  const listening = await new Promise<number>((resolve, reject) => {
     let stdout = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
@@ -59,6 +61,18 @@ export async function startS3rver(buckets: string[]): Promise<S3rverInstance> {
     });
     child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}: ${stderr}`)));
     child.once('error', reject);
+  });
+  return { child, port: listening, stderr: () => stderr };
+}
+
+/** Starts s3rver in a child process on a free port, with the given buckets created. */
+export async function startS3rver(buckets: string[]): Promise<S3rverInstance> {
+  const dir = await tempDir('boards-s3rver-');
+  const { child, port, stderr } = await spawnS3rver(dir.path, buckets);
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    // A crash mid-run shows up as refused connections: say why, once.
+    if (!stopping) console.error(`s3rver exited unexpectedly (${code ?? signal}):\n${stderr().slice(-4000)}`);
   });
   return {
     endpoint: `http://127.0.0.1:${port}`,

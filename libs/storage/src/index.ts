@@ -14,7 +14,7 @@ export { SignedUrlController } from './http/signed-url.controller.js';
 export { StorageExceptionFilter, toErrorBody, type ErrorBody } from './http/storage-exception.filter.js';
 export { LocalProviderConfig, LocalStorageProvider } from './providers/local/local.provider.js';
 export { MemoryProviderConfig, MemoryStorageProvider } from './providers/memory/memory.provider.js';
-export { SelfServedConfig, SelfServedProvider } from './providers/self-served.provider.js';
+export { SELF_SERVED_CAPABILITIES, SelfServedConfig, SelfServedProvider } from './providers/self-served.provider.js';
 // The config class only: the provider itself loads @google-cloud/storage, so it is loaded on demand.
 export { GcsProviderConfig } from './providers/gcs/gcs.config.js';
 export { S3ProviderConfig, type S3ChecksumMode, type S3SseMode } from './providers/s3/s3.config.js';

@@ -108,6 +108,8 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
   };
 
   private root!: string;
+  /** `fsync` as configured (default true). */
+  private fsync = true;
   /** Bytes between the flushes that run while an object is written (0: only the final fsync). */
   private syncEvery = DEFAULT_FSYNC_INTERVAL;
   /** Set when `encryption` is configured: new objects are sealed, old ones still open. */
@@ -120,6 +122,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     await mkdir(this.internal('tmp'), { recursive: true });
     await mkdir(this.internal('meta'), { recursive: true });
     if (context.config.public_url_base) this.capabilities.publicUrl = true;
+    this.fsync = context.config.fsync !== false;
     this.syncEvery = parseSize(context.config.fsync_interval) ?? DEFAULT_FSYNC_INTERVAL;
     if (context.config.encryption) {
       this.encryption = EnvelopeEncryption.fromConfig(context.config.encryption, `providers.${context.name}.config.encryption`);
@@ -206,11 +209,11 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
    * this a crash could lose a rename the registry already counts on.
    */
   private async syncFolders(path: string, firstCreated?: string): Promise<void> {
-    if (this.config.fsync === false) return;
-    const folders = new Set<string>([dirname(path)]);
+    if (!this.fsync) return;
+    const folders = [dirname(path)];
     if (firstCreated) {
       for (let folder = dirname(path); folder !== dirname(firstCreated) && folder.startsWith(this.root); folder = dirname(folder)) {
-        folders.add(dirname(folder));
+        folders.push(dirname(folder));
       }
     }
     for (const folder of folders) {
@@ -286,12 +289,12 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
 
   /**
    * Streams a body into a new temp file (chunks that queue up go out in one writev), syncing
-   * in steps as it goes and fsyncing at the end unless `fsync: false`: the
-   * rename that follows must never publish bytes a crash could still lose.
+   * in steps as it goes and fsyncing at the end unless `fsync: false`: the rename that follows
+   * must never publish bytes a crash could still lose.
    */
   private async writeTemp(tmp: string, source: Readable, signal?: AbortSignal): Promise<Stats> {
     const handle = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
-    const sink = new FileSink(handle, { fsync: this.config.fsync !== false, syncEvery: this.syncEvery });
+    const sink = new FileSink(handle, { fsync: this.fsync, syncEvery: this.syncEvery });
     try {
       await pipeline(source, sink, { signal });
       return await handle.stat();
@@ -312,7 +315,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
       const handle = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
       try {
         await handle.writeFile(JSON.stringify(sidecar));
-        if (this.config.fsync !== false) await handle.sync();
+        if (this.fsync) await handle.sync();
       } finally {
         await handle.close();
       }
