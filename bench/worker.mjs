@@ -176,6 +176,40 @@ if (kind === 'raw-pipeline') {
     await startMeasuring();
     serveUntilDone({ port: server.address().port }, () => server.close());
   });
+} else if (kind === 'raw-http-same-work') {
+  // The same work as POST /artifacts by hand: hash every byte, write, fsync when ours does.
+  const { open } = await import('node:fs/promises');
+  let count = 0;
+  const server = createServer((request, response) => {
+    const file = `${dir}/raw-http-same-work-${count++}.bin`;
+    const hash = createHash('sha256');
+    const stored = async () => {
+      await pipeline(
+        request,
+        async function* (source) {
+          for await (const chunk of source) {
+            hash.update(chunk);
+            yield chunk;
+          }
+        },
+        createWriteStream(file),
+      );
+      if (fsync) {
+        const handle = await open(file, 'r');
+        await handle.sync();
+        await handle.close();
+      }
+      return hash.digest('hex');
+    };
+    stored().then(
+      (sha256) => response.writeHead(201).end(JSON.stringify({ sha256 }), () => rmSync(file)),
+      (error) => response.writeHead(500).end(String(error)),
+    );
+  });
+  server.listen(0, '127.0.0.1', async () => {
+    await startMeasuring();
+    serveUntilDone({ port: server.address().port }, () => server.close());
+  });
 } else if (kind === 'api-post') {
   const { createServer: createApi } = await import('../dist/src/bootstrap.js');
   const { loadSettings } = await import('../dist/src/settings.js');
