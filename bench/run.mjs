@@ -6,7 +6,8 @@
 // Environment: BENCH_REPS (repetitions, default 5), BENCH_FSYNC=false (local provider without
 // fsync), BENCH_CASES=raw-http,api-post (a subset of the cases), BENCH_NO_VALIDATION=1 (reference server without content inspectors), BENCH_PROFILE=dir
 // (write a CPU profile of each case's measured window into dir), BENCH_NODE_ARGS (extra node flags
-// for the case processes, e.g. --trace-gc).
+// for the case processes, e.g. --trace-gc), BENCH_SERVER_FLAGS (node flags of the POST /artifacts
+// process instead of those of `npm run start:prod`).
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
@@ -21,9 +22,10 @@ const repetitions = Number(process.env.BENCH_REPS ?? 5);
 const CHUNK = randomBytes(MiB);
 const ALL_CASES = ['raw-pipeline', 'raw-same-work', 'service-local', 'raw-http', 'raw-http-same-work', 'api-post'];
 const selected = process.env.BENCH_CASES ? process.env.BENCH_CASES.split(',') : ALL_CASES;
-// POST /artifacts runs with the node flags the reference server ships with (`npm run start:prod`).
+// POST /artifacts runs with the node flags the reference server ships with (`npm run start:prod`),
+// or with BENCH_SERVER_FLAGS when set (BENCH_SERVER_FLAGS= runs it without any).
 const serverScript = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).scripts['start:prod'];
-const SERVER_NODE_FLAGS = serverScript.split(/\s+/).filter((word) => word.startsWith('--'));
+const SERVER_NODE_FLAGS = (process.env.BENCH_SERVER_FLAGS ?? serverScript).split(/\s+/).filter((word) => word.startsWith('--'));
 
 function worker(kind, bytes, dir) {
   const flags = [...(kind === 'api-post' ? SERVER_NODE_FLAGS : []), ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
@@ -159,7 +161,7 @@ async function runSize(bytes) {
 
 const pad = (value, width) => String(value).padStart(width);
 const fsyncNote = process.env.BENCH_FSYNC === 'false' ? 'local provider without fsync' : 'local provider with fsync (default)';
-console.log(`node ${process.version}, ${sizes.map((s) => `${s / MiB} MiB`).join(' and ')}, median of ${repetitions} interleaved runs; ${fsyncNote}; each case in its own process${SERVER_NODE_FLAGS.length ? `; POST /artifacts with the server's ${SERVER_NODE_FLAGS.join(' ')}` : ''}\n`);
+console.log(`node ${process.version}, ${sizes.map((s) => `${s / MiB} MiB`).join(' and ')}, median of ${repetitions} interleaved runs; ${fsyncNote}; each case in its own process; POST /artifacts with node ${SERVER_NODE_FLAGS.join(' ') || '(no flags)'}\n`);
 console.log(
   `${'case'.padEnd(38)}${pad('size', 7)}${pad('MB/s', 7)}${pad('min-max', 11)}${pad('ratio', 7)}${pad('RSS growth', 12)}${pad('CPU s', 7)}${pad('GC s', 6)}${pad('client CPU s', 14)}`,
 );

@@ -88,7 +88,7 @@ describe('StorageModule', () => {
       defaultProvider: 'a',
       providers: {
         a: { type: 'local', config: { base_path: 42 } },
-        b: { type: 'local', config: { base_path: '/tmp/x', surprise: true, fsync_interval: 'often' } },
+        b: { type: 'local', config: { base_path: '/tmp/x', surprise: true, fsync_interval: 'often', write_buffer: '1 KB or so' } },
         c: { type: 'nope' },
       },
     });
@@ -97,6 +97,7 @@ describe('StorageModule', () => {
         'providers.a.config.base_path: must be a string',
         'providers.b.config.surprise: is not a known option',
         'providers.b.config.fsync_interval: must be a size such as 104857600, "100MB" or "2GB"',
+        'providers.b.config.write_buffer: must be a size such as 104857600, "100MB" or "2GB"',
         expect.stringMatching(/^providers\.c\.type: unknown provider type "nope" \(known: local, memory/),
       ]),
     );

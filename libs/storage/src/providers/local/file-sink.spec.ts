@@ -73,6 +73,29 @@ describe('FileSink', () => {
     expect(sink.calls).toBeGreaterThanOrEqual(5);
   });
 
+  it('gathers the chunks that queue up behind a write, up to its buffer, into one write', async () => {
+    // Each write is answered only after the next tick, so chunks queue up behind it.
+    class CountingWrites extends FileSink {
+      calls = 0;
+      protected override writeOnce(buffers: Buffer[], done: (error: NodeJS.ErrnoException | null, bytesWritten: number) => void): void {
+        this.calls += 1;
+        setImmediate(() => super.writeOnce(buffers, done));
+      }
+    }
+    const writesWith = async (options: { highWaterMark?: number }, file: string): Promise<number> => {
+      const target = await open(join(dir, file), 'wx');
+      const sink = new CountingWrites(target, { fsync: false, syncEvery: 0, ...options });
+      const body = chunks(64, 64 * 1024);
+      await pipeline(Readable.from(body), sink);
+      expect((await readFile(join(dir, file))).equals(Buffer.concat(body))).toBe(true);
+      await target.close();
+      return sink.calls;
+    };
+    const small = await writesWith({ highWaterMark: 64 * 1024 }, 'small.bin');
+    const large = await writesWith({}, 'default.bin'); // 1 MiB
+    expect(large * 4).toBeLessThanOrEqual(small);
+  });
+
   it('reports idle only once the write in flight has been answered', async () => {
     let answer: (() => void) | undefined;
     class SlowWrite extends FileSink {

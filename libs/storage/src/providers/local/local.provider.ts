@@ -50,12 +50,19 @@ export class LocalProviderConfig extends SelfServedConfig {
    * (default "4MB"; 0 flushes only at the end). Keeps the final fsync of a large object short.
    */
   @IsOptional() @IsSize() fsync_interval?: number | string;
+  /**
+   * Bytes of a body buffered while a write to the file is in flight; they go out together in the
+   * next writev (default "1MB"). Memory per upload in progress, against fewer and larger writes.
+   */
+  @IsOptional() @IsSize() write_buffer?: number | string;
   /** Envelope encryption at rest of new objects (docs/encryption.md). */
   @IsOptional() @ValidateNested() @Type(() => LocalEncryptionConfig) encryption?: LocalEncryptionConfig;
 }
 
 /** Default of `fsync_interval`: 4 MiB. */
 const DEFAULT_FSYNC_INTERVAL = 4 * 1024 * 1024;
+/** Default of `write_buffer`: 1 MiB. */
+const DEFAULT_WRITE_BUFFER = 1024 * 1024;
 
 /** Internal folder under the root: temp files and metadata sidecars. Keys may not enter it. */
 export const LOCAL_INTERNAL_DIR = '.boards-storage';
@@ -112,6 +119,8 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
   private fsync = true;
   /** Bytes between the flushes that run while an object is written (0: only the final fsync). */
   private syncEvery = DEFAULT_FSYNC_INTERVAL;
+  /** Bytes buffered while a file write is in flight. */
+  private writeBuffer = DEFAULT_WRITE_BUFFER;
   /** Set when `encryption` is configured: new objects are sealed, old ones still open. */
   private encryption?: EnvelopeEncryption;
 
@@ -124,6 +133,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     if (context.config.public_url_base) this.capabilities.publicUrl = true;
     this.fsync = context.config.fsync !== false;
     this.syncEvery = parseSize(context.config.fsync_interval) ?? DEFAULT_FSYNC_INTERVAL;
+    this.writeBuffer = parseSize(context.config.write_buffer) ?? DEFAULT_WRITE_BUFFER;
     if (context.config.encryption) {
       this.encryption = EnvelopeEncryption.fromConfig(context.config.encryption, `providers.${context.name}.config.encryption`);
     }
@@ -294,7 +304,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
    */
   private async writeTemp(tmp: string, source: Readable, signal?: AbortSignal): Promise<Stats> {
     const handle = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
-    const sink = new FileSink(handle, { fsync: this.fsync, syncEvery: this.syncEvery });
+    const sink = new FileSink(handle, { fsync: this.fsync, syncEvery: this.syncEvery, highWaterMark: this.writeBuffer });
     try {
       await pipeline(source, sink, { signal });
       return await handle.stat();
