@@ -7,7 +7,7 @@
 // fsync), BENCH_CASES=raw-http,api-post (a subset of the cases), BENCH_NO_VALIDATION=1 (reference server without content inspectors), BENCH_PROFILE=dir
 // (write a CPU profile of each case's measured window into dir), BENCH_NODE_ARGS (extra node flags
 // for the case processes, e.g. --trace-gc), BENCH_SERVER_FLAGS (node flags of the POST /artifacts
-// process instead of those of `npm run start:prod`).
+// process instead of those of `npm run start:prod`), BENCH_IDLE_MS (pause before each timed run).
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
@@ -19,6 +19,7 @@ import { createInterface } from 'node:readline';
 const MiB = 1024 * 1024;
 const sizes = (process.argv.slice(2).length ? process.argv.slice(2) : ['256', '1024']).map((s) => Number(s) * MiB);
 const repetitions = Number(process.env.BENCH_REPS ?? 5);
+const idleMs = Number(process.env.BENCH_IDLE_MS ?? 0); // pause before each timed run, as a server idles between uploads
 const CHUNK = randomBytes(MiB);
 const ALL_CASES = ['raw-pipeline', 'raw-same-work', 'service-local', 'raw-http', 'raw-http-same-work', 'api-post'];
 const selected = process.env.BENCH_CASES ? process.env.BENCH_CASES.split(',') : ALL_CASES;
@@ -150,6 +151,7 @@ async function runSize(bytes) {
   for (const kind of kinds) cases.push(await startCase(kind, bytes));
   for (let round = 0; round < repetitions; round += 1) {
     for (let i = 0; i < cases.length; i += 1) {
+      if (idleMs > 0) await new Promise((resolve) => setTimeout(resolve, idleMs));
       execFileSync('sync');
       await repeat(cases[(i + round) % cases.length]);
     }
