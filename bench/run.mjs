@@ -19,6 +19,7 @@ import { createInterface } from 'node:readline';
 const MiB = 1024 * 1024;
 const sizes = (process.argv.slice(2).length ? process.argv.slice(2) : ['256', '1024']).map((s) => Number(s) * MiB);
 const repetitions = Number(process.env.BENCH_REPS ?? 5);
+const fsync = process.env.BENCH_FSYNC !== 'false'; // the workers read the same variable
 const idleMs = Number(process.env.BENCH_IDLE_MS ?? 0); // pause before each timed run, as a server idles between uploads
 const CHUNK = randomBytes(MiB);
 const ALL_CASES = ['raw-pipeline', 'raw-same-work', 'service-local', 'raw-http', 'raw-http-same-work', 'api-post'];
@@ -162,7 +163,7 @@ async function runSize(bytes) {
 }
 
 const pad = (value, width) => String(value).padStart(width);
-const fsyncNote = process.env.BENCH_FSYNC === 'false' ? 'local provider without fsync' : 'local provider with fsync (default)';
+const fsyncNote = fsync ? 'local provider with fsync (default)' : 'local provider without fsync';
 console.log(`node ${process.version}, ${sizes.map((s) => `${s / MiB} MiB`).join(' and ')}, median of ${repetitions} interleaved runs; ${fsyncNote}; each case in its own process; POST /artifacts with node ${SERVER_NODE_FLAGS.join(' ') || '(no flags)'}\n`);
 console.log(
   `${'case'.padEnd(38)}${pad('size', 7)}${pad('MB/s', 7)}${pad('min-max', 11)}${pad('ratio', 7)}${pad('RSS growth', 12)}${pad('CPU s', 7)}${pad('GC s', 6)}${pad('client CPU s', 14)}`,
@@ -173,11 +174,11 @@ for (const bytes of sizes) {
   const rows = [
     ['raw stream.pipeline -> file', raw, raw],
     ['sha256 alone, in memory (a ceiling)', hashOnly, raw],
-    [`raw pipeline + sha256${process.env.BENCH_FSYNC === 'false' ? '' : ' + fsync'}`, sameWork, raw],
+    [`raw pipeline + sha256${fsync ? ' + fsync' : ''}`, sameWork, raw],
     ['StorageService -> local provider', service, raw],
     ['  (vs raw pipeline + the same work)', service, sameWork],
     ['raw node http -> file', rawHttp, rawHttp],
-    [`raw http + sha256${process.env.BENCH_FSYNC === 'false' ? '' : ' + fsync'}`, rawHttpSameWork, rawHttp],
+    [`raw http + sha256${fsync ? ' + fsync' : ''}`, rawHttpSameWork, rawHttp],
     ['POST /artifacts -> local provider', api, rawHttp],
     ['  (vs raw http + the same work)', api, rawHttpSameWork],
   ];

@@ -6,6 +6,7 @@
 // On "done", a case prints its result (peak RSS growth, CPU per repetition) and exits.
 import 'reflect-metadata';
 import { createWriteStream, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -123,6 +124,43 @@ function serveUntilDone(address, close) {
   });
 }
 
+/** The work of our write path by hand: hash every byte, write, and fsync when ours does. */
+async function storeByHand(source, file) {
+  const hash = createHash('sha256');
+  await pipeline(
+    source,
+    async function* (chunks) {
+      for await (const chunk of chunks) {
+        hash.update(chunk);
+        yield chunk;
+      }
+    },
+    createWriteStream(file),
+  );
+  if (fsync) {
+    const handle = await open(file, 'r');
+    await handle.sync();
+    await handle.close();
+  }
+  return hash.digest('hex');
+}
+
+/** A plain Node http server storing each request body with `store(request, file)`; the parent sends the bytes. */
+function fileServer(name, store) {
+  let count = 0;
+  const server = createServer((request, response) => {
+    const file = `${dir}/${name}-${count++}.bin`;
+    store(request, file).then(
+      () => response.writeHead(201).end('{}', () => rmSync(file)),
+      (error) => response.writeHead(500).end(String(error)),
+    );
+  });
+  server.listen(0, '127.0.0.1', async () => {
+    await startMeasuring();
+    serveUntilDone({ port: server.address().port }, () => server.close());
+  });
+}
+
 if (kind === 'raw-pipeline') {
   await startMeasuring();
   runOnCommand(async () => {
@@ -130,27 +168,9 @@ if (kind === 'raw-pipeline') {
     return () => rmSync(`${dir}/raw.bin`);
   });
 } else if (kind === 'raw-same-work') {
-  // The same work our write path does, by hand: hash every byte, write, and fsync when ours does.
-  const { open } = await import('node:fs/promises');
   await startMeasuring();
   runOnCommand(async () => {
-    const hash = createHash('sha256');
-    await pipeline(
-      Readable.from(generate()),
-      async function* (source) {
-        for await (const chunk of source) {
-          hash.update(chunk);
-          yield chunk;
-        }
-      },
-      createWriteStream(`${dir}/same-work.bin`),
-    );
-    hash.digest('hex');
-    if (fsync) {
-      const handle = await open(`${dir}/same-work.bin`, 'r');
-      await handle.sync();
-      await handle.close();
-    }
+    await storeByHand(Readable.from(generate()), `${dir}/same-work.bin`);
     return () => rmSync(`${dir}/same-work.bin`);
   });
 } else if (kind === 'service-local') {
@@ -163,53 +183,9 @@ if (kind === 'raw-pipeline') {
     return () => storage.deleteArtifact(artifact.id);
   }, () => app.close());
 } else if (kind === 'raw-http') {
-  // A plain Node http server writing the request body to a file; the parent sends the bytes.
-  let count = 0;
-  const server = createServer((request, response) => {
-    const file = `${dir}/raw-http-${count++}.bin`;
-    pipeline(request, createWriteStream(file)).then(
-      () => response.writeHead(201).end('{}', () => rmSync(file)),
-      (error) => response.writeHead(500).end(String(error)),
-    );
-  });
-  server.listen(0, '127.0.0.1', async () => {
-    await startMeasuring();
-    serveUntilDone({ port: server.address().port }, () => server.close());
-  });
+  fileServer(kind, (request, file) => pipeline(request, createWriteStream(file)));
 } else if (kind === 'raw-http-same-work') {
-  // The same work as POST /artifacts by hand: hash every byte, write, fsync when ours does.
-  const { open } = await import('node:fs/promises');
-  let count = 0;
-  const server = createServer((request, response) => {
-    const file = `${dir}/raw-http-same-work-${count++}.bin`;
-    const hash = createHash('sha256');
-    const stored = async () => {
-      await pipeline(
-        request,
-        async function* (source) {
-          for await (const chunk of source) {
-            hash.update(chunk);
-            yield chunk;
-          }
-        },
-        createWriteStream(file),
-      );
-      if (fsync) {
-        const handle = await open(file, 'r');
-        await handle.sync();
-        await handle.close();
-      }
-      return hash.digest('hex');
-    };
-    stored().then(
-      (sha256) => response.writeHead(201).end(JSON.stringify({ sha256 }), () => rmSync(file)),
-      (error) => response.writeHead(500).end(String(error)),
-    );
-  });
-  server.listen(0, '127.0.0.1', async () => {
-    await startMeasuring();
-    serveUntilDone({ port: server.address().port }, () => server.close());
-  });
+  fileServer(kind, storeByHand);
 } else if (kind === 'api-post') {
   const { createServer: createApi } = await import('../dist/src/bootstrap.js');
   const { loadSettings } = await import('../dist/src/settings.js');

@@ -63,6 +63,8 @@ export class LocalProviderConfig extends SelfServedConfig {
 const DEFAULT_FSYNC_INTERVAL = 4 * 1024 * 1024;
 /** Default of `write_buffer`: 1 MiB. */
 const DEFAULT_WRITE_BUFFER = 1024 * 1024;
+/** Open flags of a file that must not exist yet (temp files). */
+const CREATE_NEW = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL;
 
 /** Internal folder under the root: temp files and metadata sidecars. Keys may not enter it. */
 export const LOCAL_INTERNAL_DIR = '.boards-storage';
@@ -303,7 +305,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
    * must never publish bytes a crash could still lose.
    */
   private async writeTemp(tmp: string, source: Readable, signal?: AbortSignal): Promise<Stats> {
-    const handle = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
+    const handle = await open(tmp, CREATE_NEW, 0o644);
     const sink = new FileSink(handle, { fsync: this.fsync, syncEvery: this.syncEvery, highWaterMark: this.writeBuffer });
     try {
       await pipeline(source, sink, { signal });
@@ -322,7 +324,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     const tmp = this.internal('tmp', `${randomUUID()}.json`);
     await this.assertInternal(tmp);
     try {
-      const handle = await open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o644);
+      const handle = await open(tmp, CREATE_NEW, 0o644);
       try {
         await handle.writeFile(JSON.stringify(sidecar));
         if (this.fsync) await handle.sync();
