@@ -65,6 +65,11 @@ function collector(): () => void {
  * Peak of the memory this process keeps alive (V8 heap + Buffers), sampled after a full
  * collection so that only retained bytes count, not garbage awaiting collection. RSS is
  * reported too but not asserted: it keeps pages freed by earlier tests.
+ *
+ * Each sample collects twice. V8 sweeps dead ArrayBuffers concurrently after a full collection
+ * and takes them off its external-memory count only once that sweep is done; the next
+ * collection waits for it. After one collection `external` still counted up to 15 MiB of
+ * Buffers already freed (the S3 upload's part buffers), so a sample could exceed what was alive.
  */
 export class RetainedMemoryMeter {
   private readonly gc = collector();
@@ -79,8 +84,14 @@ export class RetainedMemoryMeter {
     return usage.heapUsed + usage.external;
   }
 
-  start(): void {
+  /** A full collection, then another that waits for the first one's ArrayBuffer sweep. */
+  private collect(): void {
     this.gc();
+    this.gc();
+  }
+
+  start(): void {
+    this.collect();
     this.baseline = this.live();
     this.baselineRss = process.memoryUsage().rss;
     this.peak = this.baseline;
@@ -89,7 +100,7 @@ export class RetainedMemoryMeter {
 
   /** Takes a sample; cheap enough to call once per MiB streamed. */
   sample(): void {
-    this.gc();
+    this.collect();
     this.samples++;
     this.peak = Math.max(this.peak, this.live());
     this.peakRss = Math.max(this.peakRss, process.memoryUsage().rss);
