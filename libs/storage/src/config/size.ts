@@ -26,3 +26,29 @@ export function IsSize(options?: ValidationOptions): PropertyDecorator {
     options,
   );
 }
+
+/**
+ * class-validator: a size (as parseSize reads it) within `min` and `max` bytes. A value that is
+ * not a size passes here, so that `@IsSize()` reports it once.
+ */
+export function SizeBetween(min: number, max: number, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'sizeBetween',
+      constraints: [min, max],
+      validator: {
+        validate: (value: unknown) => {
+          const size = typeof value === 'number' || typeof value === 'string' ? parseSize(value) : undefined;
+          return size === undefined || (size >= min && size <= max);
+        },
+        defaultMessage: () => `must be between ${formatSize(min)} and ${formatSize(max)}`,
+      },
+    },
+    options,
+  );
+}
+
+/** `5242880` as `5MB` (units of 1024, as the config reads them), for messages. */
+function formatSize(value: number): string {
+  return bytes.format(value, { unitSeparator: '' })!;
+}

@@ -1,5 +1,7 @@
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsNotEmpty, IsOptional, IsString, IsUrl, registerDecorator, ValidateIf } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Max, Min, registerDecorator, ValidateIf } from 'class-validator';
+import { booleanish, integerish } from '../../config/coerce.js';
+import { IsSize, SizeBetween } from '../../config/size.js';
 
 export const S3_CHECKSUM_MODES = ['when_supported', 'when_required'] as const;
 export type S3ChecksumMode = (typeof S3_CHECKSUM_MODES)[number];
@@ -7,11 +9,13 @@ export type S3ChecksumMode = (typeof S3_CHECKSUM_MODES)[number];
 export const S3_SSE_MODES = ['AES256', 'aws:kms'] as const;
 export type S3SseMode = (typeof S3_SSE_MODES)[number];
 
+/** S3's limits on a multipart upload's parts (the last part may be smaller). */
+export const S3_MIN_PART_SIZE = 5 * 1024 * 1024;
+export const S3_MAX_PART_SIZE = 5 * 1024 * 1024 * 1024;
+export const S3_MAX_PARTS = 10_000;
+
 /** `${VAR:-}` in YAML yields an empty string: treat it as "not set" for optional keys. */
 const isSet = (value: unknown) => value !== undefined && value !== null && value !== '';
-
-/** YAML interpolation yields strings: accept `"true"` / `"false"` for booleans. */
-const booleanish = ({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value === '' ? undefined : value);
 
 /** A KMS key only means something with SSE-KMS. */
 function NeedsKmsEncryption() {
@@ -78,4 +82,17 @@ export class S3ProviderConfig {
   @IsNotEmpty()
   @NeedsKmsEncryption()
   kms_key_id?: string;
+
+  /**
+   * Size of a multipart upload's parts (5MB to 5GB). Default: 5MB, or larger when a declared
+   * length needs it to fit in 10,000 parts. A body of unknown length can be at most 10,000
+   * parts long, so this also bounds it: 5MB parts allow about 48 GiB, 64MB about 625 GiB.
+   */
+  @IsOptional() @IsSize() @SizeBetween(S3_MIN_PART_SIZE, S3_MAX_PART_SIZE) part_size?: number | string;
+
+  /**
+   * Parts of one upload sent at the same time (default 4). With `part_size` it sets the memory
+   * an upload holds: about 2 x queue_size x part_size (docs/providers.md).
+   */
+  @Transform(integerish) @IsOptional() @IsInt() @Min(1) @Max(64) queue_size?: number;
 }

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { FinalizeRequestMiddleware } from '@smithy/types';
+import type { FinalizeRequestMiddleware, InitializeMiddleware } from '@smithy/types';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startS3rver, type S3rverInstance } from '../../../../../test/support/s3rver.js';
 import { validatePlain } from '../../config/index.js';
 import { ProviderUnavailableError, RangeNotSatisfiableError, StorageError } from '../../errors/index.js';
 import { readAll } from '../../streams/index.js';
 import { S3ProviderConfig } from './s3.config.js';
-import { S3StorageProvider } from './s3.provider.js';
+import { partSizeFor, S3StorageProvider } from './s3.provider.js';
 
 interface SentRequest {
   command: string;
@@ -220,6 +220,34 @@ describe('S3 provider: the requests it sends (against s3rver)', () => {
     expect(await s3.exists('aborted/multipart')).toBe(false);
   });
 
+  it('part_size and queue_size set the parts of a multipart upload and how many are in flight', async () => {
+    const s3 = await provider({ part_size: '6MB', queue_size: 2 });
+    const parts: number[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const watch: InitializeMiddleware<object, object> = (next, context) => async (args) => {
+      if (context.commandName !== 'UploadPartCommand') return next(args);
+      parts.push((args.input as { Body: Uint8Array }).Body.byteLength);
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
+      try {
+        return await next(args);
+      } finally {
+        inFlight--;
+      }
+    };
+    (s3.client.middlewareStack as unknown as { add(middleware: unknown, options: object): void }).add(watch, { step: 'initialize', name: 'watchParts' });
+    // 25 MiB of unknown length in 1 MiB chunks: four 6 MiB parts and the 1 MiB rest.
+    const chunks = Array.from({ length: 25 }, () => randomBytes(MiB));
+    async function* body(): AsyncGenerator<Buffer> {
+      yield* chunks;
+    }
+    await s3.put('parts/sized', body(), { contentType: 'application/octet-stream' });
+    expect(parts).toEqual([6 * MiB, 6 * MiB, 6 * MiB, 6 * MiB, MiB]);
+    expect(mostInFlight).toBe(2);
+    const stored = await readAll((await s3.get('parts/sized')).body, 32 * MiB);
+    expect(stored.equals(Buffer.concat(chunks))).toBe(true);
+  });
+
   it('ping reports a missing bucket as down, with the bucket named', async () => {
     const s3 = await provider({ bucket: 'no-such-bucket' });
     const error = await s3.ping().catch((caught: unknown) => caught);
@@ -243,9 +271,12 @@ describe('S3 provider config', () => {
       checksum_mode: 'when_required',
       sse: 'aws:kms',
       kms_key_id: 'alias/boards',
+      part_size: '16MB',
+      queue_size: '8',
     });
     expect(full.problems).toEqual([]);
     expect(full.value.force_path_style).toBe(true);
+    expect(full.value.queue_size).toBe(8);
     // `${VAR:-}` left empty means "not set", so the SDK's default credential chain applies.
     expect(check({ bucket: 'b', region: 'r', access_key_id: '', secret_access_key: '', endpoint: '', sse: '' }).problems).toEqual([]);
   });
@@ -259,6 +290,8 @@ describe('S3 provider config', () => {
       sse: 'AES256',
       kms_key_id: 'alias/boards',
       bucket_name: 'typo',
+      part_size: '1MB',
+      queue_size: 0,
     }).problems;
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -270,7 +303,22 @@ describe('S3 provider config', () => {
         'providers.media.config.checksum_mode: must be one of: when_supported, when_required',
         'providers.media.config.kms_key_id: needs sse: aws:kms',
         'providers.media.config.bucket_name: is not a known option',
+        'providers.media.config.part_size: must be between 5MB and 5GB',
+        'providers.media.config.queue_size: must not be less than 1',
       ]),
     );
+    const unreadable = check({ bucket: 'b', region: 'r', part_size: 'big', queue_size: 'many' }).problems;
+    expect(unreadable.filter((problem) => problem.includes('part_size'))).toEqual([
+      'providers.media.config.part_size: must be a size such as 104857600, "100MB" or "2GB"',
+    ]);
+    expect(unreadable).toContain('providers.media.config.queue_size: must be an integer number');
+  });
+
+  it('a part size grows when a declared length would need more than 10,000 parts', () => {
+    expect(partSizeFor(undefined, 100 * 1024 * MiB)).toBeUndefined();
+    expect(partSizeFor(8 * MiB, 10 * MiB)).toBe(8 * MiB);
+    expect(partSizeFor(8 * MiB, undefined)).toBe(8 * MiB);
+    // 100 GiB in 10,000 parts needs parts of at least 10,486 KiB.
+    expect(partSizeFor(8 * MiB, 100 * 1024 * MiB)).toBe(Math.ceil((100 * 1024 * MiB) / 10_000));
   });
 });

@@ -39,7 +39,8 @@ import { StorageProvider, StorageProviderType } from '../../contract/index.js';
 import { InvalidArgumentError, ProviderUnavailableError, RangeNotSatisfiableError, StorageError, TimeoutError } from '../../errors/index.js';
 import { contentDisposition } from '../../http/content-headers.js';
 import { resolveRange, toReadable } from '../../streams/index.js';
-import { S3ProviderConfig } from './s3.config.js';
+import { parseSize } from '../../config/size.js';
+import { S3_MAX_PARTS, S3ProviderConfig } from './s3.config.js';
 import { s3StatusOf, toStorageError, type S3ErrorContext } from './s3.errors.js';
 
 /** SigV4 presigned URLs live at most seven days. */
@@ -89,10 +90,21 @@ function infoOf(key: string, headers: ObjectHeaders, size = headers.ContentLengt
 }
 
 /**
- * Amazon S3 and S3-compatible stores, on the AWS SDK v3. Uploads stream through lib-storage
- * (one PutObject for bodies under a part, multipart above or when the length is unknown; at
- * most queueSize x partSize bytes buffered); a failed or aborted upload aborts its multipart
- * upload, so nothing is left behind and an existing object is untouched.
+ * The part size of a multipart upload: the configured one, raised when a declared length would
+ * not fit in S3's 10,000 parts. Undefined leaves the choice to lib-storage, which does the same
+ * from its 5 MiB minimum.
+ */
+export function partSizeFor(configured: number | undefined, contentLength: number | undefined): number | undefined {
+  if (configured === undefined) return undefined;
+  return Math.max(configured, Math.ceil((contentLength ?? 0) / S3_MAX_PARTS));
+}
+
+/**
+ * Amazon S3 and S3-compatible stores, on the AWS SDK v3. Uploads stream through lib-storage: one
+ * PutObject for bodies under a part, multipart above or when the length is unknown, holding about
+ * 2 x queue_size x part_size bytes (lib-storage copies each part into one buffer). A failed or
+ * aborted upload aborts its multipart upload, so nothing is left behind and an existing object is
+ * untouched.
  */
 @Injectable()
 @StorageProviderType('s3', { config: S3ProviderConfig })
@@ -121,11 +133,17 @@ export class S3StorageProvider extends StorageProvider<S3ProviderConfig> {
    */
   private presigner!: S3Client;
   private bucket!: string;
+  /** `part_size` in bytes, when configured. */
+  private partSize?: number;
+  /** `queue_size`, when configured. */
+  private queueSize?: number;
 
   override async initialize(context: ProviderContext<S3ProviderConfig>): Promise<void> {
     await super.initialize(context);
     const config = context.config;
     this.bucket = config.bucket;
+    this.partSize = parseSize(config.part_size);
+    this.queueSize = config.queue_size;
     const endpoint = blank(config.endpoint);
     const accessKeyId = blank(config.access_key_id);
     const checksumMode = blank(config.checksum_mode) ?? (endpoint ? 'when_required' : 'when_supported');
@@ -208,6 +226,8 @@ export class S3StorageProvider extends StorageProvider<S3ProviderConfig> {
     }
     const upload = new Upload({
       client: this.clientFor(signal),
+      queueSize: this.queueSize,
+      partSize: partSizeFor(this.partSize, options.contentLength),
       params: {
         Bucket: this.bucket,
         Key: key,
