@@ -40,8 +40,10 @@ export type LogLevel = 'verbose' | 'debug' | 'log' | 'warn' | 'error' | 'fatal';
 /** Most verbose first: a level prints itself and everything after it. */
 export const LOG_LEVELS: readonly LogLevel[] = ['verbose', 'debug', 'log', 'warn', 'error', 'fatal'];
 
+/** A whole number of at least 0; unset, blank or anything else gives `fallback`. */
 function wholeNumber(value: string | undefined, fallback: number): number {
-  const parsed = Number(value ?? fallback);
+  if (!value?.trim()) return fallback;
+  const parsed = Number(value);
   return Number.isSafeInteger(parsed) && parsed >= 0 ? parsed : fallback;
 }
 
@@ -54,15 +56,17 @@ function trustProxySetting(value: string | undefined): boolean | number | string
 }
 
 export function loadSettings(env: Record<string, string | undefined> = process.env): ServerSettings {
-  const secret = env.BOARDS_JWT_SECRET;
-  const port = Number(env.PORT ?? 3000);
+  // A variable set to an empty string (`PORT=` in a manifest) means its default, as when unset.
+  const given = (name: string) => env[name]?.trim() || undefined;
+  const secret = given('BOARDS_JWT_SECRET') && env.BOARDS_JWT_SECRET;
+  const port = Number(given('PORT') ?? 3000);
   return {
-    storageConfig: resolve(env.STORAGE_CONFIG ?? 'config/storage.yaml'),
-    databaseUrl: env.DATABASE_URL ?? 'sqlite:./data/boards.sqlite',
+    storageConfig: resolve(given('STORAGE_CONFIG') ?? 'config/storage.yaml'),
+    databaseUrl: given('DATABASE_URL') ?? 'sqlite:./data/boards.sqlite',
     port: Number.isInteger(port) && port >= 0 ? port : 3000,
     jwtSecret: secret || randomBytes(32).toString('base64url'),
     devSecret: !secret,
-    publicUrl: env.PUBLIC_URL || undefined,
+    publicUrl: given('PUBLIC_URL'),
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
     logFormat: env.LOG_FORMAT?.trim().toLowerCase() === 'json' ? 'json' : 'text',
     logLevel: LOG_LEVELS.find((level) => level === env.LOG_LEVEL?.trim().toLowerCase()) ?? 'log',

@@ -90,10 +90,15 @@ describe('StorageModule', () => {
         a: { type: 'local', config: { base_path: 42 } },
         b: { type: 'local', config: { base_path: '/tmp/x', surprise: true, fsync_interval: 'often', write_buffer: '1 KB or so' } },
         c: { type: 'nope' },
+        d: { type: 'constructor' },
       },
+      maxFileSize: 'lots',
     });
     expect(error.problems).toEqual(
       expect.arrayContaining([
+        // The module's own options and each provider's config in one error.
+        'maxFileSize: must be a size such as 104857600, "100MB" or "2GB"',
+        expect.stringMatching(/^providers\.d\.type: unknown provider type "constructor"/),
         'providers.a.config.base_path: must be a string',
         'providers.b.config.surprise: is not a known option',
         'providers.b.config.fsync_interval: must be a size such as 104857600, "100MB" or "2GB"',

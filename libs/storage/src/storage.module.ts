@@ -4,8 +4,9 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { resolveStorageOptions, type ResolvedStorageOptions, type StorageModuleOptions } from './config/index.js';
 import { SignedUrlController } from './http/signed-url.controller.js';
-import { StorageProviderRegistry } from './providers/storage-provider.registry.js';
+import { checkProviderDefinitions, StorageProviderRegistry } from './providers/storage-provider.registry.js';
 import { ArtifactRegistry } from './registry/index.js';
+import { ConfigurationError } from './errors/index.js';
 import { STORAGE_INSTRUMENTATION_OVERRIDE, StorageInstrumentation } from './service/instrumentation.js';
 import { StorageService } from './service/storage.service.js';
 import { StorageResilience } from './resilience/storage-resilience.js';
@@ -49,10 +50,17 @@ export class StorageModule extends ConfigurableStorageModule {
     const providers: Provider[] = [
       {
         provide: STORAGE_OPTIONS,
-        useFactory: (raw: StorageModuleOptions & Record<string, unknown>) => {
+        useFactory: async (raw: StorageModuleOptions & Record<string, unknown>) => {
           const options = { ...raw };
           for (const key of EXTRA_KEYS) delete options[key];
-          return resolveStorageOptions(options);
+          try {
+            return resolveStorageOptions(options);
+          } catch (error) {
+            if (!(error instanceof ConfigurationError)) throw error;
+            // One error for everything: add what the provider definitions' own checks find.
+            const { problems } = await checkProviderDefinitions(options.providers, providerTypes);
+            throw new ConfigurationError(error.message.split('\n')[0], [...error.problems, ...problems], { cause: error });
+          }
         },
         inject: [STORAGE_MODULE_OPTIONS],
       },

@@ -104,6 +104,29 @@ cleanup: { enabled: "\${CLEANUP_ENABLED}", max_cleanup_batch_size: "\${BATCH:-25
     expect(problemsOf(() => parseStorageConfig(yaml, { VERIFY: 'yes', CLEANUP_ENABLED: 'false' }))).toEqual(['verify_on_read: must be a boolean value']);
   });
 
+  it('lets provider booleans and integers come from the environment too', () => {
+    const yaml = `
+default_provider: files
+providers:
+  files:
+    type: local
+    config:
+      base_path: /tmp/x
+      fsync: "\${FSYNC:-false}"
+      encryption: { master_keys: { k1: "\${KEY}" }, chunk_size: "\${CHUNK:-131072}" }
+  scratch: { type: memory, config: { max_total_bytes: "\${SCRATCH_BYTES}" } }
+  media: { type: gcs, config: { bucket: bkt, use_auth_with_custom_endpoint: "true", resumable_threshold: "1048576" } }
+  models: { type: supabase, config: { url: "https://x.supabase.co", key: k, bucket: m, public: "false", tus_threshold_bytes: "0", tus_chunk_bytes: "6291456" } }
+  archive: { type: s3, config: { bucket: b, region: r, queue_size: "2" } }
+`;
+    expect(() => parseStorageConfig(yaml, { KEY: Buffer.alloc(32, 1).toString('base64'), SCRATCH_BYTES: '1000' })).not.toThrow();
+    expect(problemsOf(() => parseStorageConfig(yaml, { KEY: Buffer.alloc(32, 1).toString('base64'), SCRATCH_BYTES: 'lots', FSYNC: 'maybe' }))).toEqual([
+      'providers.files.config.fsync: must be a boolean value',
+      'providers.scratch.config.max_total_bytes: must not be less than 0',
+      'providers.scratch.config.max_total_bytes: must be an integer number',
+    ]);
+  });
+
   it('names every unset variable with its path', () => {
     expect(problemsOf(() => parseStorageConfig(DESIGN_YAML, {}))).toEqual([
       'providers.supabase.config.url: environment variable SUPABASE_URL is not set (use ${SUPABASE_URL:-default} for a default)',
@@ -124,6 +147,9 @@ storage:
       optional: "yes"
     "bad name!":
       type: local
+    s3:
+      type: s3
+      config: { bucket: 7, region: eu-west-1, part_size: 1MB }
   routing_rules:
     - condition: { artifact_type: video, size_gt: huge }
       provider: missing
@@ -144,6 +170,10 @@ storage:
         'providers.bad name!: a provider name must start with a letter and use letters, digits, "_" or "-"',
         'default_provider: "nowhere" is not a configured provider',
         'routing_rules[0].provider: "missing" is not a configured provider',
+        // The config blocks of built-in types are checked in the same pass.
+        'providers.s3.config.bucket: must be a string',
+        'providers.s3.config.part_size: must be between 5MB and 5GB',
+        'providers.local.config.base_path: should not be empty',
       ]),
     );
   });

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ConfigurationError } from '../errors/index.js';
+import { BUILT_IN_PROVIDER_TYPES } from '../providers/builtin-types.js';
 import { resolveStorageOptions } from './resolve-options.js';
 import type { StorageModuleOptions } from './storage-options.js';
-import { camelToSnake } from './validate.js';
+import { camelToSnake, validatePlain } from './validate.js';
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
@@ -116,6 +117,25 @@ export function parseStorageConfig(
   const interpolated = interpolateEnv(root, env, '', problems) as Record<string, unknown>;
   if (problems.length) throw new ConfigurationError(`Invalid ${source}:`, problems);
   const options = fromYamlShape(interpolated);
-  resolveStorageOptions(options, camelToSnake, source); // fail early, in the file's own names
+  // Fail early, in the file's own names, with every problem: the options themselves and the
+  // config blocks of built-in types (custom types and missing SDKs are checked at boot).
+  try {
+    resolveStorageOptions(options, camelToSnake, source);
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    problems.push(...error.problems);
+  }
+  problems.push(...builtInConfigProblems(options.providers));
+  if (problems.length) throw new ConfigurationError(`Invalid ${source}:`, problems);
   return options;
+}
+
+/** Problems in the `config` blocks of providers whose type is built in (read without its SDK). */
+function builtInConfigProblems(providers: unknown): string[] {
+  if (!providers || typeof providers !== 'object') return [];
+  return Object.entries(providers as Record<string, { type?: unknown; config?: unknown }>).flatMap(([name, definition]) => {
+    const type = definition?.type;
+    const configClass = typeof type === 'string' && Object.hasOwn(BUILT_IN_PROVIDER_TYPES, type) ? BUILT_IN_PROVIDER_TYPES[type].config : undefined;
+    return configClass ? validatePlain(configClass, definition.config ?? {}, `providers.${name}.config`).problems : [];
+  });
 }

@@ -47,7 +47,7 @@ export interface ResolvedContentValidation {
   allowPickle: boolean;
 }
 
-/** The safetensors format's own bound on its header (100 MB). */
+/** The safetensors format's own bound on its header: 100,000,000 bytes (decimal, about 95.4 MiB). */
 export const SAFETENSORS_MAX_HEADER = 100_000_000;
 
 const PROVIDER_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
@@ -99,7 +99,7 @@ export function resolveStorageOptions(
   }
   const headerLimit = parseSize(value?.contentValidation?.maxSafetensorsHeader);
   if (headerLimit !== undefined && (headerLimit < 1024 || headerLimit > SAFETENSORS_MAX_HEADER)) {
-    problems.push(`${style('contentValidation')}.${style('maxSafetensorsHeader')}: must be between 1KB and 100MB (the format's own bound)`);
+    problems.push(`${style('contentValidation')}.${style('maxSafetensorsHeader')}: must be between 1KB and 100000000 bytes (the format's own bound)`);
   }
   if (problems.length) throw new ConfigurationError(`Invalid ${source}:`, problems);
 

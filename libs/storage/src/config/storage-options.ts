@@ -86,7 +86,7 @@ export interface ContentValidationOptions {
   json?: boolean;
   /** Validate the header of safetensors bodies (declared by file name or sniffed). Default true. */
   safetensors?: boolean;
-  /** Largest safetensors JSON header accepted (held in memory while checked). Default 100MB, the format's own bound. */
+  /** Largest safetensors JSON header accepted (held in memory while checked). Default 100000000 bytes, the format's own bound (at most that). */
   maxSafetensorsHeader?: SizeValue;
   /** Accept pickle-based formats (raw pickles, zip-wrapped PyTorch checkpoints). Default false: loading them runs code. */
   allowPickle?: boolean;

@@ -1,4 +1,6 @@
 import { IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Max, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { integerish } from '../config/coerce.js';
 
 /** Plaintext bytes per authenticated chunk unless configured otherwise. */
 export const DEFAULT_CHUNK_SIZE = 64 * 1024;
@@ -21,5 +23,5 @@ export class LocalEncryptionConfig {
   @IsObject() master_keys!: Record<string, string>;
   /** Required when several master keys are configured; defaults to the only one. */
   @IsOptional() @IsString() @IsNotEmpty() active_key_id?: string;
-  @IsOptional() @IsInt() @Min(MIN_CHUNK_SIZE) @Max(MAX_CHUNK_SIZE) chunk_size?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(MIN_CHUNK_SIZE) @Max(MAX_CHUNK_SIZE) chunk_size?: number;
 }

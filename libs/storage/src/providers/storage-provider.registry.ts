@@ -14,9 +14,20 @@ function isMissingModule(error: unknown): boolean {
   return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
 }
 
+/** A provider definition as configured, before or after the module's own validation. */
+type DefinitionLike = { type?: unknown; config?: unknown };
+
+/** The definitions that name a type, the only ones whose type and config can be checked. */
+function typedDefinitions(providers: unknown): [string, { type: string; config?: unknown }][] {
+  if (!providers || typeof providers !== 'object') return [];
+  return Object.entries(providers as Record<string, DefinitionLike>).filter(
+    (entry): entry is [string, { type: string; config?: unknown }] => typeof entry[1]?.type === 'string',
+  );
+}
+
 /** Finds the class of every configured provider type, loading built-in SDKs on demand. */
 async function resolveTypeClasses(
-  options: ResolvedStorageOptions,
+  definitions: [string, { type: string }][],
   customTypes: StorageProviderClass[],
   problems: string[],
 ): Promise<Map<string, StorageProviderClass>> {
@@ -30,16 +41,14 @@ async function resolveTypeClasses(
     custom.set(metadata.type, cls);
   }
   const classes = new Map<string, StorageProviderClass>();
-  const wanted = new Set(Object.values(options.providers).map((definition) => definition.type));
+  const wanted = new Set(definitions.map(([, definition]) => definition.type));
   for (const type of wanted) {
     if (custom.has(type)) {
       classes.set(type, custom.get(type)!);
       continue;
     }
-    const builtIn = BUILT_IN_PROVIDER_TYPES[type];
-    const users = Object.entries(options.providers)
-      .filter(([, d]) => d.type === type)
-      .map(([name]) => `providers.${name}.type`);
+    const builtIn = Object.hasOwn(BUILT_IN_PROVIDER_TYPES, type) ? BUILT_IN_PROVIDER_TYPES[type] : undefined;
+    const users = definitions.filter(([, d]) => d.type === type).map(([name]) => `providers.${name}.type`);
     if (!builtIn) {
       const known = [...new Set([...Object.keys(BUILT_IN_PROVIDER_TYPES), ...custom.keys()])].join(', ');
       problems.push(`${users[0]}: unknown provider type "${type}" (known: ${known}; register custom types with providerTypes)`);
@@ -55,6 +64,39 @@ async function resolveTypeClasses(
     }
   }
   return classes;
+}
+
+/** What checking the provider definitions found: each type's class, each validated config, the problems. */
+export interface ProviderDefinitionsCheck {
+  classes: Map<string, StorageProviderClass>;
+  configs: Map<string, Record<string, unknown>>;
+  problems: string[];
+}
+
+/**
+ * Resolves the type of every provider definition (built-in SDKs are loaded here, so a missing
+ * one is a problem too) and validates each `config` block with its type's config class. Takes
+ * the options as configured, so that the module can report these problems together with those
+ * of the options themselves.
+ */
+export async function checkProviderDefinitions(providers: unknown, customTypes: StorageProviderClass[] = []): Promise<ProviderDefinitionsCheck> {
+  const problems: string[] = [];
+  const definitions = typedDefinitions(providers);
+  const classes = await resolveTypeClasses(definitions, customTypes, problems);
+  const configs = new Map<string, Record<string, unknown>>();
+  for (const [name, definition] of definitions) {
+    const cls = classes.get(definition.type);
+    if (!cls) continue;
+    const configClass = getProviderTypeMetadata(cls)?.config;
+    if (configClass) {
+      const checked = validatePlain(configClass, definition.config ?? {}, `providers.${name}.config`);
+      problems.push(...checked.problems);
+      configs.set(name, checked.value as Record<string, unknown>);
+    } else {
+      configs.set(name, (definition.config ?? {}) as Record<string, unknown>);
+    }
+  }
+  return { classes, configs, problems };
 }
 
 /**
@@ -74,21 +116,7 @@ export class StorageProviderRegistry implements OnApplicationShutdown {
     moduleRef: ModuleRef,
     customTypes: StorageProviderClass[] = [],
   ): Promise<StorageProviderRegistry> {
-    const problems: string[] = [];
-    const classes = await resolveTypeClasses(options, customTypes, problems);
-    const validated = new Map<string, Record<string, unknown>>();
-    for (const [name, definition] of Object.entries(options.providers)) {
-      const cls = classes.get(definition.type);
-      if (!cls) continue;
-      const configClass = getProviderTypeMetadata(cls)?.config;
-      if (configClass) {
-        const checked = validatePlain(configClass, definition.config ?? {}, `providers.${name}.config`);
-        problems.push(...checked.problems);
-        validated.set(name, checked.value as Record<string, unknown>);
-      } else {
-        validated.set(name, definition.config ?? {});
-      }
-    }
+    const { classes, configs: validated, problems } = await checkProviderDefinitions(options.providers, customTypes);
     if (problems.length) throw new ConfigurationError('Invalid storage configuration:', problems);
 
     const instances = new Map<string, StorageProvider>();

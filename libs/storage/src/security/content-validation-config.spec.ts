@@ -44,7 +44,7 @@ describe('content_validation options', () => {
     expect(error).toBeInstanceOf(ConfigurationError);
     const problems = (error as ConfigurationError).problems.join('\n');
     expect(problems).toContain('content_validation.allow_pickle');
-    expect(problems).toContain('content_validation.max_safetensors_header');
+    expect(problems).toContain('content_validation.max_safetensors_header: must be between 1KB and 100000000 bytes');
     expect(problems).toContain('scan_everything');
   });
 

@@ -11,6 +11,8 @@ import {
   ValidateIf,
   type ValidationArguments,
 } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { booleanish, integerish } from '../../config/coerce.js';
 
 /** The parts of a service-account key the provider uses (the JSON file Google issues). */
 export interface ServiceAccountCredentials {
@@ -102,7 +104,7 @@ export class GcsProviderConfig {
    * The SDK sends no credentials to a custom `api_endpoint` (right for an emulator); set this for
    * a real endpoint such as Private Service Connect.
    */
-  @IsOptional() @IsBoolean() use_auth_with_custom_endpoint?: boolean;
+  @Transform(booleanish) @IsOptional() @IsBoolean() use_auth_with_custom_endpoint?: boolean;
 
   /** Cloud KMS key for new objects: `projects/P/locations/L/keyRings/R/cryptoKeys/K`. */
   @IsOptional()
@@ -113,5 +115,5 @@ export class GcsProviderConfig {
    * Bodies of known length up to this many bytes go in one request; larger ones and bodies of
    * unknown length use a resumable upload. Default 8 MiB.
    */
-  @IsOptional() @IsInt() @Min(0) resumable_threshold?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) resumable_threshold?: number;
 }

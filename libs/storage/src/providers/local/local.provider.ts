@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable } from '@nestjs/common';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsNotEmpty, IsOptional, IsString, ValidateNested } from 'class-validator';
 import type {
   BodySource,
@@ -34,6 +34,7 @@ import {
   StorageError,
 } from '../../errors/index.js';
 import { resolveRange, toReadable } from '../../streams/index.js';
+import { booleanish } from '../../config/coerce.js';
 import { IsSize, parseSize } from '../../config/size.js';
 import { FileSink } from './file-sink.js';
 import { SELF_SERVED_CAPABILITIES, SelfServedConfig, SelfServedProvider } from '../self-served.provider.js';
@@ -44,7 +45,7 @@ export class LocalProviderConfig extends SelfServedConfig {
   /** Base of public URLs for objects served by a web server or CDN (optional). */
   @IsOptional() @IsString() @IsNotEmpty() public_url_base?: string;
   /** fsync each object before publishing it (default true; false trades durability for speed). */
-  @IsOptional() @IsBoolean() fsync?: boolean;
+  @Transform(booleanish) @IsOptional() @IsBoolean() fsync?: boolean;
   /**
    * With fsync, flush written bytes to the disk each time this many more have been written
    * (default "4MB"; 0 flushes only at the end). Keeps the final fsync of a large object short.

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Min } from 'class-validator';
 import type {
   BodySource,
@@ -14,13 +15,14 @@ import type {
   PutResult,
 } from '../../contract/index.js';
 import { StorageProviderType } from '../../contract/index.js';
+import { integerish } from '../../config/coerce.js';
 import { AlreadyExistsError, InsufficientStorageError, ObjectNotFoundError } from '../../errors/index.js';
 import { resolveRange, toReadable } from '../../streams/index.js';
 import { SELF_SERVED_CAPABILITIES, SelfServedConfig, SelfServedProvider } from '../self-served.provider.js';
 
 export class MemoryProviderConfig extends SelfServedConfig {
   /** Refuse writes that would hold more than this many bytes in total. Default 256 MiB. */
-  @IsOptional() @IsInt() @Min(0) max_total_bytes?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) max_total_bytes?: number;
 }
 
 /** The bytes [start, end) of a chunked object, as views of its chunks. */

@@ -1,4 +1,6 @@
 import { IsBoolean, IsInt, IsNotEmpty, IsOptional, IsString, IsUrl, Max, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { booleanish, integerish } from '../../config/coerce.js';
 
 const HTTP_URL = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 
@@ -27,7 +29,7 @@ export class SupabaseProviderConfig {
    * Whether the bucket is public, which gives objects public URLs. Unset: asked from the API
    * when the provider starts (no public URLs if that fails).
    */
-  @IsOptional() @IsBoolean() public?: boolean;
+  @Transform(booleanish) @IsOptional() @IsBoolean() public?: boolean;
 
   /**
    * Storage API base when it is not `<url>/storage/v1`, e.g. a self-hosted Storage server
@@ -39,8 +41,8 @@ export class SupabaseProviderConfig {
    * Bodies of known length below this many bytes go in one request; larger bodies and bodies of
    * unknown length use a resumable (TUS) upload. Default 6 MiB, as Supabase recommends.
    */
-  @IsOptional() @IsInt() @Min(0) tus_threshold_bytes?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(0) tus_threshold_bytes?: number;
 
   /** Size of each resumable-upload request; Supabase expects 6 MiB (the default). */
-  @IsOptional() @IsInt() @Min(256 * 1024) @Max(64 * 1024 * 1024) tus_chunk_bytes?: number;
+  @Transform(integerish) @IsOptional() @IsInt() @Min(256 * 1024) @Max(64 * 1024 * 1024) tus_chunk_bytes?: number;
 }
