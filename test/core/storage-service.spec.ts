@@ -4,6 +4,7 @@ import type { TestingModule } from '@nestjs/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   ArtifactRegistry,
+  ContentMismatchError,
   ContentTypeNotAllowedError,
   IncompleteBodyError,
   InvalidKeyError,
@@ -17,6 +18,8 @@ import {
   getStorageProviderToken,
   readAll,
   type BodySource,
+  type GetOptions,
+  type GetResult,
   type PutOptions,
   type PutResult,
 } from '@app/storage';
@@ -26,11 +29,19 @@ import { tempDir } from '../support/temp-dir.js';
 
 const sha = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
 
-/** A memory provider that fails the first `failures` writes with a transient error. */
+/** A memory provider that fails the first `failures` writes (and `readFailures` reads) with a transient error. */
 @StorageProviderType('flaky-memory')
 class FlakyMemoryProvider extends MemoryStorageProvider {
   static failures = 0;
+  static readFailures = 0;
   attempts = 0;
+  override async get(key: string, options?: GetOptions): Promise<GetResult> {
+    if (FlakyMemoryProvider.readFailures > 0) {
+      FlakyMemoryProvider.readFailures--;
+      throw new ProviderUnavailableError('backend hiccup on read');
+    }
+    return super.get(key, options);
+  }
   override async put(key: string, body: BodySource, options: PutOptions): Promise<PutResult> {
     this.attempts++;
     if (FlakyMemoryProvider.failures > 0) {
@@ -94,6 +105,7 @@ describe.each(DATABASE_KINDS)('StorageService on %s', (kind) => {
   afterAll(async () => cleanup?.());
   afterEach(() => {
     FlakyMemoryProvider.failures = 0;
+    FlakyMemoryProvider.readFailures = 0;
   });
 
   async function countObjects(provider: MemoryStorageProvider) {
@@ -212,6 +224,27 @@ describe.each(DATABASE_KINDS)('StorageService on %s', (kind) => {
     ).rejects.toBeInstanceOf(ProviderUnavailableError);
     expect(flaky.attempts - attempts).toBe(1);
     expect(await registry.repository.count()).toBe(rows);
+  });
+
+  it('keeps a direct upload pending when the backend fails while it is completed, so that complete can be called again', async () => {
+    const data = Buffer.from('direct bytes');
+    const upload = await storage.createUpload({ artifactType: 'flaky', contentType: 'text/plain', size: data.length, tenant: 't1', boardId: 'b1' });
+    await flaky.put(upload.artifact.storageKey, data, { contentType: 'text/plain' });
+    FlakyMemoryProvider.readFailures = 10; // more than the retries
+    await expect(storage.completeUpload(upload.artifactId)).rejects.toBeInstanceOf(ProviderUnavailableError);
+    expect((await registry.findById(upload.artifactId))?.status).toBe('pending');
+    expect(await flaky.exists(upload.artifact.storageKey)).toBe(true);
+
+    FlakyMemoryProvider.readFailures = 0;
+    expect(await storage.completeUpload(upload.artifactId)).toMatchObject({ status: 'ready', size: data.length, sha256: sha(data) });
+  });
+
+  it('ends a direct upload whose bytes contradict it: no record, no object', async () => {
+    const upload = await storage.createUpload({ artifactType: 'flaky', contentType: 'text/plain', size: 5, tenant: 't1', boardId: 'b1' });
+    await flaky.put(upload.artifact.storageKey, Buffer.from('not five bytes'), { contentType: 'text/plain' });
+    await expect(storage.completeUpload(upload.artifactId)).rejects.toBeInstanceOf(ContentMismatchError);
+    expect(await registry.findById(upload.artifactId)).toBeNull();
+    expect(await flaky.exists(upload.artifact.storageKey)).toBe(false);
   });
 
   it('lists artifacts by tenant, board and type with a cursor', async () => {

@@ -114,6 +114,45 @@ describe('reference server: artifacts API', () => {
     expect(await content.text()).toBe('direct upload body');
   });
 
+  it('completes an upload once however many completions race, and keeps its bytes', async () => {
+    const body = Buffer.alloc(2 * 1024 * 1024, 7);
+    const created = await fetch(`${server.url}/uploads`, {
+      method: 'POST',
+      headers: { ...editor, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'bin', boardId: 'b1', contentType: 'application/octet-stream', size: body.length }),
+    });
+    const upload = await created.json();
+    expect((await fetch(upload.url, { method: upload.method, headers: upload.headers, body })).status).toBe(200);
+    const completions = await Promise.all(
+      [1, 2, 3, 4].map(async () => {
+        const response = await fetch(`${server.url}/uploads/${upload.artifactId}/complete`, { method: 'POST', headers: editor });
+        return { status: response.status, record: await response.json() };
+      }),
+    );
+    for (const { status, record } of completions) {
+      expect(status).toBe(200);
+      expect(record).toMatchObject({ id: upload.artifactId, status: 'ready', size: body.length, sha256: sha(body) });
+    }
+    const content = await fetch(`${server.url}/artifacts/${upload.artifactId}/content`, { headers: viewer });
+    expect(content.status).toBe(200);
+    expect(sha(Buffer.from(await content.arrayBuffer()))).toBe(sha(body));
+  });
+
+  it('refuses a direct upload of a type not allowed (415) or over the limit (413) when it is asked for', async () => {
+    const ask = (contentType: string, size: number) =>
+      fetch(`${server.url}/uploads`, {
+        method: 'POST',
+        headers: { ...editor, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'bin', boardId: 'b1', contentType, size }),
+      });
+    const wrongType = await ask('application/x-msdownload', 10);
+    expect(wrongType.status).toBe(415);
+    expect((await wrongType.json()).code).toBe('E_CONTENT_TYPE_NOT_ALLOWED');
+    const tooLarge = await ask('application/octet-stream', 10 * 1024 ** 4);
+    expect(tooLarge.status).toBe(413);
+    expect((await tooLarge.json()).code).toBe('E_TOO_LARGE');
+  });
+
   it('refuses a malformed direct upload request with every problem listed (400)', async () => {
     const bad = await fetch(`${server.url}/uploads`, {
       method: 'POST',

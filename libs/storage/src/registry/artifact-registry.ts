@@ -75,9 +75,10 @@ export class ArtifactRegistry {
     return (await this.findById(id))!;
   }
 
-  /** Removes a row whose upload failed or was abandoned (never for ready rows). */
-  async removePending(id: string): Promise<void> {
-    await this.repository.delete({ id, status: 'pending' });
+  /** Removes a row whose upload failed or was abandoned (never a ready row); true if it did. */
+  async removePending(id: string): Promise<boolean> {
+    const result = await this.repository.delete({ id, status: 'pending' });
+    return Boolean(result.affected);
   }
 
   async markDeleted(id: string): Promise<boolean> {

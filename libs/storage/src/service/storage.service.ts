@@ -7,7 +7,12 @@ import type { BodySource, StorageProvider } from '../contract/index.js';
 import { keepPendingAlive } from '../cleanup/pending-heartbeat.js';
 import { GenerationJobScope } from '../cleanup/job-scope.js';
 import {
+  ChecksumMismatchError,
   ContentMismatchError,
+  ContentRejectedError,
+  ContentTypeNotAllowedError,
+  CorruptionError,
+  IncompleteBodyError,
   InvalidArgumentError,
   ObjectNotFoundError,
   PayloadTooLargeError,
@@ -16,7 +21,7 @@ import {
 import type { ContentInspector, ContentScanner, InspectionContext } from '../hooks/index.js';
 import { assertIdentifier, assertValidKey, buildArtifactKey, buildTempKey } from '../keys/index.js';
 import { StorageProviderRegistry } from '../providers/storage-provider.registry.js';
-import { ArtifactRegistry, type StoredArtifact } from '../registry/index.js';
+import { ArtifactNotReady, ArtifactRegistry, type StoredArtifact } from '../registry/index.js';
 import { fallbackChain, writeWithFallback } from '../resilience/fallback-writer.js';
 import { StorageResilience, type ResilientOperation } from '../resilience/storage-resilience.js';
 import { STORAGE_CONTENT_INSPECTORS, STORAGE_CONTENT_SCANNERS, STORAGE_OPTIONS } from '../storage.constants.js';
@@ -42,6 +47,21 @@ const DEFAULT_TENANT = 'default';
  * registry above the providers. Every call into a provider goes through StorageResilience
  * (timeouts, retries, breakers); writes move to fallbacks there. Every request path streams.
  */
+/** Failures that are a verdict on an upload's bytes (as opposed to a backend failing on the way). */
+const BYTE_VERDICTS = [
+  PayloadTooLargeError,
+  ContentMismatchError,
+  ContentTypeNotAllowedError,
+  ContentRejectedError,
+  IncompleteBodyError,
+  ChecksumMismatchError,
+  CorruptionError,
+];
+
+function rejectsUploadedBytes(error: unknown): boolean {
+  return BYTE_VERDICTS.some((verdict) => error instanceof verdict);
+}
+
 @Injectable()
 export class StorageService {
   private readonly logger = new Logger('StorageService');
@@ -422,7 +442,9 @@ export class StorageService {
   /**
    * Finishes a direct upload: checks the stored object against what was declared (size, and
    * the content inspectors on its bytes), computes its SHA-256 by streaming it, and marks the
-   * artifact ready. A mismatch removes the object and the record.
+   * artifact ready. Bytes that are refused (size, type, inspectors, scanners) end the upload:
+   * the record, then the object, are removed. A backend failing on the way leaves it pending,
+   * to be completed again. Concurrent completions of one upload all answer the ready record.
    */
   async completeUpload(artifactId: string, scope: { tenant?: string } = {}): Promise<StoredArtifact> {
     const artifact = await this.registry.findById(artifactId);
@@ -472,12 +494,39 @@ export class StorageService {
           });
           return await this.registry.markReady(artifactId, { size: meter.bytesSeen, sha256: meter.sha256 });
         } catch (error) {
-          await this.discard(artifact.provider, artifact.storageKey, artifactId);
+          // Another completion of the same upload may have won; then its answer is this one's.
+          if (error instanceof ArtifactNotReady) return this.completedElsewhere(artifactId);
+          // Only a verdict on the bytes ends the upload. A backend that failed on the way leaves
+          // the upload pending, so that the client can call complete again.
+          if (rejectsUploadedBytes(error)) await this.discardUpload(artifact);
           throw error;
         }
       },
       (ready) => ready.size ?? undefined,
     );
+  }
+
+  /** The answer to a completion that lost to a concurrent one: the record that one made ready. */
+  private async completedElsewhere(artifactId: string): Promise<StoredArtifact> {
+    const current = await this.registry.findById(artifactId);
+    if (current?.status === 'ready') return current;
+    throw new ObjectNotFoundError(`upload ${artifactId}`);
+  }
+
+  /**
+   * Ends a direct upload whose bytes were refused. The pending record goes first, and only the
+   * call that removed it deletes the object: a concurrent completion that made the record ready
+   * keeps its bytes.
+   */
+  private async discardUpload(artifact: StoredArtifact): Promise<void> {
+    let removed = false;
+    try {
+      removed = await this.registry.removePending(artifact.id);
+    } catch (error) {
+      this.logger.warn('could not remove the pending record of a refused upload; the sweeper will', { artifactId: artifact.id, error: String(error) });
+      return;
+    }
+    if (removed) await this.discardObject(artifact.provider, artifact.storageKey, artifact.id);
   }
 
   /**
