@@ -1,6 +1,7 @@
 import { LessThan, type DataSource, type Repository } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { InvalidArgumentError } from '../errors/index.js';
+import { decodeIdCursor, encodeIdCursor } from '../registry/id-cursor.js';
 import { StorageAuditEvent, type AuditOutcome } from './audit-event.entity.js';
 
 export interface AuditEventInput {
@@ -91,13 +92,10 @@ export class StorageAuditLog {
     if (where.artifactId !== undefined) builder.where('e.artifact_id = :artifactId', { artifactId: where.artifactId });
     if (where.principalId !== undefined) builder.where('e.principal_id = :principalId', { principalId: where.principalId });
     if (query.tenant !== undefined) builder.andWhere('e.tenant = :tenant', { tenant: query.tenant });
-    if (query.cursor !== undefined) {
-      if (!/^[A-Za-z0-9_-]{1,64}$/.test(query.cursor)) throw new InvalidArgumentError('Malformed cursor');
-      builder.andWhere('e.id < :before', { before: Buffer.from(query.cursor, 'base64url').toString('utf8') });
-    }
+    if (query.cursor !== undefined) builder.andWhere('e.id < :before', { before: decodeIdCursor(query.cursor) });
     const rows = await builder.orderBy('e.id', 'DESC').limit(limit + 1).getMany();
     const items = rows.slice(0, limit);
     const last = items.at(-1);
-    return { items, cursor: rows.length > limit && last ? Buffer.from(last.id).toString('base64url') : undefined };
+    return { items, cursor: rows.length > limit && last ? encodeIdCursor(last.id) : undefined };
   }
 }

@@ -96,18 +96,28 @@ export function assertValidPrefix(prefix: string): void {
 
 const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
+/** Identifiers held shorter than 128 characters: as long as their column in the registry. */
+const SHORTER_IDENTIFIERS: Record<string, number> = { 'artifact type': 64, 'artifact id': 36 };
+
 /**
  * Tenant, board, artifact type and artifact ids become key segments: they are held to a
- * strict identifier shape (letters, digits, `_`, `-`, `.`; no `..`).
+ * strict identifier shape (letters, digits, `_`, `-`, `.`; no `..`), and to the length the
+ * registry stores (128, or less for the artifact type and id).
  */
 export function assertIdentifier(value: unknown, what: string): asserts value is string {
-  if (typeof value !== 'string' || !IDENTIFIER.test(value) || value.includes('..')) {
+  const max = SHORTER_IDENTIFIERS[what] ?? 128;
+  if (typeof value !== 'string' || value.length > max || !IDENTIFIER.test(value) || value.includes('..')) {
     const shown = JSON.stringify(describeValue(value).slice(0, 80));
     throw new InvalidKeyError(
-      `Invalid ${what} ${shown}: use 1-128 letters, digits, "_", "-" or "." (starting with a letter or digit)`,
+      `Invalid ${what} ${shown}: use 1-${max} letters, digits, "_", "-" or "." (starting with a letter or digit)`,
       { details: { field: what } },
     );
   }
+}
+
+/** Whether `value` could be an artifact id (a lookup with anything else finds nothing). */
+export function isArtifactId(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= SHORTER_IDENTIFIERS['artifact id'] && IDENTIFIER.test(value) && !value.includes('..');
 }
 
 export interface ArtifactKeyParts {

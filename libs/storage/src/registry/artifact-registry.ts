@@ -1,5 +1,6 @@
 import { Brackets, In, LessThan, type DataSource, type Repository } from 'typeorm';
-import { InvalidArgumentError } from '../errors/index.js';
+import { isArtifactId } from '../keys/index.js';
+import { decodeIdCursor, encodeIdCursor } from './id-cursor.js';
 import { ArtifactNotReady } from './registry.errors.js';
 import { StoredArtifact, type ArtifactStatus } from './artifact.entity.js';
 
@@ -90,7 +91,8 @@ export class ArtifactRegistry {
   }
 
   async findById(id: string): Promise<StoredArtifact | null> {
-    if (typeof id !== 'string' || id.length > 36) return null;
+    // Not an id this registry could hold (a NUL byte or 37 characters would fail the query on PostgreSQL).
+    if (!isArtifactId(id)) return null;
     return this.repository.findOneBy({ id });
   }
 
@@ -107,17 +109,13 @@ export class ArtifactRegistry {
     }
     if (query.artifactType) builder.andWhere('a.artifact_type = :type', { type: query.artifactType });
     if (query.cursor) {
-      const after = Buffer.from(query.cursor, 'base64url').toString('utf8');
-      // A cursor is an artifact id this method handed out; anything else is a client error.
-      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(after) || after.includes('..') || Buffer.from(after).toString('base64url') !== query.cursor) {
-        throw new InvalidArgumentError('Invalid cursor');
-      }
+      const after = decodeIdCursor(query.cursor);
       builder.andWhere(new Brackets((b) => b.where('a.id < :after', { after })));
     }
     const rows = await builder.orderBy('a.id', 'DESC').limit(limit + 1).getMany();
     const items = rows.slice(0, limit);
     const last = items.at(-1);
-    return { items, cursor: rows.length > limit && last ? Buffer.from(last.id).toString('base64url') : undefined };
+    return { items, cursor: rows.length > limit && last ? encodeIdCursor(last.id) : undefined };
   }
 
   /** Ready temporary artifacts whose TTL has passed. */
