@@ -87,6 +87,7 @@ export class HashedFolderProvider extends SelfServedProvider<SelfServedConfig & 
   }
 
   async put(key: string, body: BodySource, options: PutOptions): Promise<PutResult> {
+    body = this.verifiedBody(body, options);
     const tmp = this.folder('tmp', randomUUID());
     const target = this.fileOf(key);
     const header: Header = {

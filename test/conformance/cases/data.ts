@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { expect } from 'vitest';
-import { AlreadyExistsError, RangeNotSatisfiableError, type ByteRange, type StorageProvider } from '@app/storage';
+import { AlreadyExistsError, ChecksumMismatchError, InvalidArgumentError, RangeNotSatisfiableError, type ByteRange, type StorageProvider } from '@app/storage';
 import type { ConformanceCheck } from '../conformance.types.js';
 import type { ConformanceRun } from '../suite.js';
 import { KiB, MiB, RetainedMemoryMeter, bytesOf, digestStream, failingBody, generatedBody, readableOf, sha256 } from '../support.js';
@@ -155,6 +155,33 @@ export function defineDataCases(run: ConformanceRun): void {
     await provider.put(key, Buffer.from('the previous object'), { contentType: 'text/plain' });
     await expect(provider.put(key, failingBody(6 * MiB), { contentType: 'application/octet-stream' })).rejects.toThrow();
     await expectStored(provider, key, Buffer.from('the previous object'), 'text/plain');
+  });
+
+  run.case('an upload that matches its expected sha256 is stored', {}, async (_env, provider) => {
+    const key = run.key('checksum', 'matching.bin');
+    const chunks = Array.from({ length: 7 }, () => randomBytes(MiB));
+    const data = Buffer.concat(chunks);
+    await provider.put(key, readableOf(chunks), { contentType: 'application/octet-stream', sha256: sha256(data).toUpperCase() });
+    await expectStored(provider, key, data);
+    const small = Buffer.from('checked at once');
+    await provider.put(key, small, { contentType: 'text/plain', sha256: sha256(small) });
+    await expectStored(provider, key, small, 'text/plain');
+  });
+
+  run.case('an upload that does not match its expected sha256 is refused and leaves no object, the previous one intact', {}, async (_env, provider) => {
+    const fresh = run.key('checksum', 'fresh.bin');
+    const kept = run.key('checksum', 'kept.txt');
+    await provider.put(kept, Buffer.from('the previous object'), { contentType: 'text/plain' });
+    const other = sha256('something else');
+    for (const key of [fresh, kept]) {
+      // Past 5 MiB, so a multipart backend has parts to abort: the mismatch is known only at the end.
+      const chunks = Array.from({ length: 7 }, () => randomBytes(MiB));
+      await expect(provider.put(key, readableOf(chunks), { contentType: 'application/octet-stream', sha256: other })).rejects.toBeInstanceOf(ChecksumMismatchError);
+      await expect(provider.put(key, Buffer.from('a buffer'), { contentType: 'text/plain', sha256: other })).rejects.toBeInstanceOf(ChecksumMismatchError);
+    }
+    expect(await provider.exists(fresh)).toBe(false);
+    await expectStored(provider, kept, Buffer.from('the previous object'), 'text/plain');
+    await expect(provider.put(fresh, Buffer.from('x'), { contentType: 'text/plain', sha256: 'not-a-digest' })).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 
   run.case('an aborted upload leaves no object and the previous object intact', {}, async (_env, provider) => {

@@ -1,4 +1,8 @@
-import type { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { pipeline, type Readable } from 'node:stream';
+import { ChecksumMismatchError, InvalidArgumentError } from '../errors/index.js';
+import { MeteredStream } from '../streams/metered-stream.js';
+import { toReadable } from '../streams/body.js';
 
 /** Anything an upload can read from. A Buffer is replayable; a stream is read once. */
 export type BodySource = Buffer | Uint8Array | Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
@@ -22,6 +26,11 @@ export interface PutOptions {
   cacheControl?: string;
   /** Refuse to overwrite an existing object (AlreadyExistsError, the old object untouched). */
   ifNotExists?: boolean;
+  /**
+   * The body's expected SHA-256 (hex). A body that does not match is refused with
+   * ChecksumMismatchError and leaves no object; an existing one is unharmed.
+   */
+  sha256?: string;
   /** Aborts the upload; the provider leaves no object behind. */
   signal?: AbortSignal;
 }
@@ -199,4 +208,28 @@ export abstract class StorageProvider<C = any> {
 
   /** Releases clients and sockets. */
   async close(): Promise<void> {}
+
+  /**
+   * The body as `put` should read it, holding it to `options.sha256` when given: a Buffer is
+   * checked at once; a stream is hashed as it flows and fails at its end, before the provider
+   * can commit it, exactly as a body that breaks midway does. Every built-in provider starts its
+   * `put` with this; a custom provider should too.
+   */
+  protected verifiedBody(body: BodySource, options: Pick<PutOptions, 'sha256'>): BodySource {
+    const expected = options.sha256;
+    if (expected === undefined) return body;
+    if (typeof expected !== 'string' || !/^[0-9a-f]{64}$/i.test(expected)) {
+      throw new InvalidArgumentError('sha256 must be 64 hexadecimal characters');
+    }
+    if (body instanceof Uint8Array) {
+      if (createHash('sha256').update(body).digest('hex') !== expected.toLowerCase()) {
+        throw new ChecksumMismatchError('Body does not match its declared SHA-256');
+      }
+      return body;
+    }
+    const meter = new MeteredStream({ expectedSha256: expected });
+    return pipeline(toReadable(body), meter, () => {
+      // Errors reach the reader through `meter`, which pipeline destroys with them.
+    });
+  }
 }

@@ -118,6 +118,7 @@ export class GcsStorageProvider extends StorageProvider<GcsProviderConfig> {
   }
 
   async put(key: string, body: BodySource, options: PutOptions): Promise<PutResult> {
+    body = this.verifiedBody(body, options);
     options.signal?.throwIfAborted();
     const length = options.contentLength ?? knownLength(body);
     const resumable = length === undefined || length > this.resumableThreshold;

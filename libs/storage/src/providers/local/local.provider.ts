@@ -258,6 +258,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
   }
 
   async put(key: string, body: BodySource, options: PutOptions): Promise<PutResult> {
+    body = this.verifiedBody(body, options);
     const target = this.pathOf(key);
     const tmp = this.internal('tmp', randomUUID());
     const sealing = this.encryption?.seal();

@@ -62,6 +62,7 @@ export class MemoryStorageProvider extends SelfServedProvider<MemoryProviderConf
   }
 
   async put(key: string, body: BodySource, options: PutOptions): Promise<PutResult> {
+    body = this.verifiedBody(body, options);
     if (options.ifNotExists && this.objects.has(key)) throw new AlreadyExistsError(`Object already exists: ${key}`);
     const chunks: Buffer[] = [];
     let size = 0;

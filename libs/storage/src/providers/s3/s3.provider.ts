@@ -200,6 +200,7 @@ export class S3StorageProvider extends StorageProvider<S3ProviderConfig> {
   }
 
   async put(key: string, body: BodySource, options: PutOptions): Promise<PutResult> {
+    body = this.verifiedBody(body, options);
     const { signal } = options;
     signal?.throwIfAborted();
     // The body flows through a PassThrough so that an abort or a failing source ends it: then

@@ -190,6 +190,7 @@ export class SupabaseStorageProvider extends StorageProvider<SupabaseProviderCon
   }
 
   async put(key: string, body: BodySource, options: PutOptions): Promise<PutResult> {
+    body = this.verifiedBody(body, options);
     options.signal?.throwIfAborted();
     const length = options.contentLength ?? knownLength(body);
     const threshold = this.config.tus_threshold_bytes ?? SUPABASE_TUS_CHUNK_BYTES;
