@@ -82,6 +82,27 @@ interface Sidecar {
   encryption?: StoredEnvelope;
 }
 
+/**
+ * A sidecar as stored. An overwrite writes the new file's sidecar before it renames the file into
+ * place, and keeps there the description of the file being replaced: until the rename, and after a
+ * crash before it, the data still on disk keeps its content type, metadata and (when encrypted)
+ * its data key.
+ */
+interface StoredSidecar extends Sidecar {
+  previous?: Sidecar;
+}
+
+/** The entry of a stored sidecar that describes exactly this data file (same inode and size). */
+function describing(stored: StoredSidecar | undefined, file: Pick<Stats, 'ino' | 'size'>): Sidecar | undefined {
+  for (const entry of [stored, stored?.previous]) {
+    if (entry && entry.ino === file.ino && entry.size === file.size) {
+      const { previous: _replaced, ...sidecar } = entry as StoredSidecar;
+      return sidecar;
+    }
+  }
+  return undefined;
+}
+
 function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
 }
@@ -288,8 +309,9 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
         }
         await this.writeSidecar(key, sidecar);
       } else {
-        // Sidecar first: a reader that sees the new data always finds its sidecar (it checks the inode).
-        await this.writeSidecar(key, sidecar);
+        // Sidecar first, still describing the file it replaces: a reader finds the entry for the
+        // file it opened (by inode) before and after the rename, and so does one after a crash.
+        await this.writeSidecar(key, { ...sidecar, previous: await this.currentDescription(key, target) });
         await rename(tmp, target);
       }
       await this.syncFolders(target, createdFolder);
@@ -318,7 +340,19 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     }
   }
 
-  private async writeSidecar(key: string, sidecar: Sidecar): Promise<void> {
+  /** The sidecar entry of the data file now at `target`, if there is one. */
+  private async currentDescription(key: string, target: string): Promise<Sidecar | undefined> {
+    let current: Stats;
+    try {
+      current = await lstat(target);
+    } catch (error) {
+      if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') return undefined;
+      throw error;
+    }
+    return current.isFile() ? describing(await this.readSidecar(key), current) : undefined;
+  }
+
+  private async writeSidecar(key: string, sidecar: StoredSidecar): Promise<void> {
     const path = this.metaPathOf(key);
     await this.assertInternal(path);
     const created = await mkdir(dirname(path), { recursive: true });
@@ -340,11 +374,11 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     }
   }
 
-  private async readSidecar(key: string): Promise<Sidecar | undefined> {
+  private async readSidecar(key: string): Promise<StoredSidecar | undefined> {
     try {
       await this.assertInternal(this.metaPathOf(key));
       const text = await readFile(this.metaPathOf(key), { encoding: 'utf8', flag: fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW });
-      return JSON.parse(text) as Sidecar;
+      return JSON.parse(text) as StoredSidecar;
     } catch (error) {
       if (errno(error) === 'ELOOP') throw new InvalidKeyError('Key metadata is a symbolic link');
       if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR' || error instanceof SyntaxError) return undefined;
@@ -374,9 +408,8 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
         await handle.close();
         throw new ObjectNotFoundError(key);
       }
-      const sidecar = await this.readSidecar(key);
-      if ((sidecar && sidecar.ino === fileStat.ino && sidecar.size === fileStat.size) || attempt >= 20) {
-        const matched = sidecar?.ino === fileStat.ino ? sidecar : undefined;
+      const matched = describing(await this.readSidecar(key), fileStat);
+      if (matched || attempt >= 20) {
         try {
           return { handle, info: this.infoOf(key, fileStat, matched), sidecar: matched, fileSize: fileStat.size };
         } catch (error) {
