@@ -1,12 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ContentRejectedError, readAll, type ContentScanner, type ScanContext } from '@app/storage';
+import { ContentRejectedError, ProviderUnavailableError, StorageError, readAll, type ContentScanner, type ScanContext } from '@app/storage';
 import { tempDir } from '../support/temp-dir.js';
 import { body, createUpload, editor, postArtifact, startSecurityServer, storedObjects, type SecurityServer } from './support.js';
 
 const MARKER = 'X5O!P%@AP-BOARDS-TEST-MARKER';
+/** Rejected with a plain StorageError, as a scanner of one's own may do. */
+const OTHER_MARKER = 'BOARDS-TEST-OTHER-VERDICT';
+/** The scanning service is unavailable the first time it sees this. */
+const BUSY_MARKER = 'BOARDS-TEST-SCANNER-BUSY';
 
-/** A stand-in for a malware scanner: rejects any body containing the marker. */
+/** A stand-in for a malware scanner: rejects any body containing a marker. */
 @Injectable()
 class MarkerScanner implements ContentScanner {
   readonly scanned: string[] = [];
@@ -14,6 +18,10 @@ class MarkerScanner implements ContentScanner {
     this.scanned.push(context.artifactId);
     const bytes = await readAll(await context.open(), 1024 * 1024);
     if (bytes.includes(MARKER)) throw new ContentRejectedError('The content scanner rejected this artifact', { details: { scanner: 'marker' } });
+    if (bytes.includes(OTHER_MARKER)) throw new StorageError('EICAR test signature found');
+    if (bytes.includes(BUSY_MARKER) && this.scanned.filter((id) => id === context.artifactId).length === 1) {
+      throw new ProviderUnavailableError('The scanning service is busy');
+    }
   }
 }
 
@@ -54,5 +62,25 @@ describe('content scanning hook', () => {
     expect((await storedObjects(dir.path)).some((file) => file.includes(upload!.artifactId))).toBe(false);
     expect(await server.registry.findById(upload!.artifactId)).toBeNull();
     expect((await fetch(`${server.url}/artifacts/${upload!.artifactId}`, { headers: editor })).status).toBe(404);
+  });
+
+  it('direct upload: any error a scanner throws rejects it, unless it is transient, which leaves it to be completed again', async () => {
+    const complete = (id: string) => fetch(`${server.url}/uploads/${id}/complete`, { method: 'POST', headers: editor });
+
+    const rejected = Buffer.from(`${OTHER_MARKER} uploaded directly`);
+    const first = (await createUpload(server, 'text/plain', rejected.length)).upload!;
+    expect((await fetch(first.url, { method: 'PUT', headers: first.headers, body: body(rejected) })).status).toBe(200);
+    expect((await complete(first.artifactId)).status).toBe(500);
+    expect(await server.registry.findById(first.artifactId)).toBeNull();
+    expect((await storedObjects(dir.path)).some((file) => file.includes(first.artifactId))).toBe(false);
+
+    const busy = Buffer.from(`${BUSY_MARKER} uploaded directly`);
+    const second = (await createUpload(server, 'text/plain', busy.length)).upload!;
+    expect((await fetch(second.url, { method: 'PUT', headers: second.headers, body: body(busy) })).status).toBe(200);
+    expect((await complete(second.artifactId)).status).toBe(503);
+    expect((await server.registry.findById(second.artifactId))?.status).toBe('pending');
+    const again = await complete(second.artifactId);
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ id: second.artifactId, status: 'ready', size: busy.length });
   });
 });

@@ -166,6 +166,10 @@ export function defineDataCases(run: ConformanceRun): void {
     const small = Buffer.from('checked at once');
     await provider.put(key, small, { contentType: 'text/plain', sha256: sha256(small) });
     await expectStored(provider, key, small, 'text/plain');
+    // A small stream of declared length: a backend may take it in one request.
+    const declared = randomBytes(64 * KiB);
+    await provider.put(key, readableOf([declared]), { contentType: 'application/octet-stream', contentLength: declared.length, sha256: sha256(declared) });
+    await expectStored(provider, key, declared);
   });
 
   run.case('an upload that does not match its expected sha256 is refused and leaves no object, the previous one intact', {}, async (_env, provider) => {
@@ -178,6 +182,11 @@ export function defineDataCases(run: ConformanceRun): void {
       const chunks = Array.from({ length: 7 }, () => randomBytes(MiB));
       await expect(provider.put(key, readableOf(chunks), { contentType: 'application/octet-stream', sha256: other })).rejects.toBeInstanceOf(ChecksumMismatchError);
       await expect(provider.put(key, Buffer.from('a buffer'), { contentType: 'text/plain', sha256: other })).rejects.toBeInstanceOf(ChecksumMismatchError);
+      // A small stream of declared length, which a backend may take in one request.
+      const declared = randomBytes(64 * KiB);
+      await expect(
+        provider.put(key, readableOf([declared]), { contentType: 'application/octet-stream', contentLength: declared.length, sha256: other }),
+      ).rejects.toBeInstanceOf(ChecksumMismatchError);
     }
     expect(await provider.exists(fresh)).toBe(false);
     await expectStored(provider, kept, Buffer.from('the previous object'), 'text/plain');

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { pipeline, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { ChecksumMismatchError, InvalidArgumentError } from '../errors/index.js';
-import { MeteredStream } from '../streams/metered-stream.js';
 import { toReadable } from '../streams/body.js';
 
 /** Anything an upload can read from. A Buffer is replayable; a stream is read once. */
@@ -212,8 +211,11 @@ export abstract class StorageProvider<C = any> {
   /**
    * The body as `put` should read it, holding it to `options.sha256` when given: a Buffer is
    * checked at once; a stream is hashed as it flows and fails at its end, before the provider
-   * can commit it, exactly as a body that breaks midway does. Every built-in provider starts its
-   * `put` with this; a custom provider should too.
+   * can commit it, exactly as a body that breaks midway does. Nothing is read before the provider
+   * reads, and destroying what this returns destroys the body. Every built-in provider starts its
+   * `put` with this; a custom provider should too. A provider whose backend commits an upload
+   * as soon as its declared length has arrived must check a stream before it sends the last
+   * byte (the Supabase provider buffers such small bodies).
    */
   protected verifiedBody(body: BodySource, options: Pick<PutOptions, 'sha256'>): BodySource {
     const expected = options.sha256;
@@ -227,9 +229,15 @@ export abstract class StorageProvider<C = any> {
       }
       return body;
     }
-    const meter = new MeteredStream({ expectedSha256: expected });
-    return pipeline(toReadable(body), meter, () => {
-      // Errors reach the reader through `meter`, which pipeline destroys with them.
-    });
+    const source = toReadable(body);
+    async function* checked(): AsyncGenerator<Uint8Array> {
+      const hash = createHash('sha256');
+      for await (const chunk of source) {
+        hash.update(chunk as Uint8Array);
+        yield chunk as Uint8Array;
+      }
+      if (hash.digest('hex') !== expected!.toLowerCase()) throw new ChecksumMismatchError('Body does not match its declared SHA-256');
+    }
+    return Readable.from(checked(), { objectMode: false });
   }
 }

@@ -34,8 +34,10 @@ export interface ScanContext extends InspectionContext {
 
 /**
  * The design's malware scanning hook: called after the bytes are stored and before the
- * artifact becomes `ready`. Throwing (a StorageError, typically ContentMismatchError) rejects the
- * artifact: its bytes and record are removed.
+ * artifact becomes `ready`. Throwing (a StorageError, typically ContentRejectedError) rejects the
+ * artifact: its bytes and record are removed. A transient error (ProviderUnavailableError,
+ * TimeoutError: the scanning service is down) leaves a direct upload pending, so that it can be
+ * completed again; an upload through `storeArtifact` is removed either way (its body is spent).
  */
 export interface ContentScanner {
   scan(context: ScanContext): Promise<void>;

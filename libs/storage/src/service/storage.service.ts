@@ -62,6 +62,11 @@ function rejectsUploadedBytes(error: unknown): boolean {
   return BYTE_VERDICTS.some((verdict) => error instanceof verdict);
 }
 
+/** A failure worth trying again (a backend or a scanner unavailable, a timeout). */
+function isTransient(error: unknown): boolean {
+  return error instanceof StorageError && error.transient;
+}
+
 @Injectable()
 export class StorageService {
   private readonly logger = new Logger('StorageService');
@@ -470,6 +475,7 @@ export class StorageService {
           throw error;
         }
         const limit = this.maxSizeFor(artifact.artifactType);
+        let scanning = false;
         try {
           if (info.size > limit) throw new PayloadTooLargeError(limit);
           if (artifact.size !== null && info.size !== artifact.size) {
@@ -487,6 +493,7 @@ export class StorageService {
           await pipeline(inspected, meter, async function* (source) {
             for await (const _chunk of source); // drain: only the meter's count and hash matter
           });
+          scanning = true;
           await this.runScanners({
             ...context,
             artifactId,
@@ -499,9 +506,10 @@ export class StorageService {
         } catch (error) {
           // Another completion of the same upload may have won; then its answer is this one's.
           if (error instanceof ArtifactNotReady) return this.completedElsewhere(artifactId);
-          // Only a verdict on the bytes ends the upload. A backend that failed on the way leaves
+          // Only a verdict on the bytes ends the upload: a refusal by the checks, or by a scanner
+          // (anything it throws but a transient failure). A backend that failed on the way leaves
           // the upload pending, so that the client can call complete again.
-          if (rejectsUploadedBytes(error)) await this.discardUpload(artifact);
+          if (rejectsUploadedBytes(error) || (scanning && !isTransient(error))) await this.discardUpload(artifact);
           throw error;
         }
       },

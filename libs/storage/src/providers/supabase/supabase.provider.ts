@@ -19,7 +19,7 @@ import type {
 } from '../../contract/index.js';
 import { StorageProvider, StorageProviderType } from '../../contract/index.js';
 import { AlreadyExistsError, IncompleteBodyError, ProviderUnavailableError, StorageError, UnsupportedOperationError } from '../../errors/index.js';
-import { knownLength, resolveRange, toReadable } from '../../streams/index.js';
+import { knownLength, readAll, resolveRange, toReadable } from '../../streams/index.js';
 import { SUPABASE_TUS_CHUNK_BYTES, SupabaseProviderConfig } from './supabase.config.js';
 import { failureOfClientError, mapFailure, parseFailureBody, unreachable, type FailureContext } from './supabase.errors.js';
 import { listByPrefix, type ListEntry } from './supabase.list.js';
@@ -190,12 +190,27 @@ export class SupabaseStorageProvider extends StorageProvider<SupabaseProviderCon
   }
 
   async put(key: string, body: BodySource, options: PutOptions): Promise<PutResult> {
-    body = this.verifiedBody(body, options);
     options.signal?.throwIfAborted();
     const length = options.contentLength ?? knownLength(body);
     const threshold = this.config.tus_threshold_bytes ?? SUPABASE_TUS_CHUNK_BYTES;
-    if (length !== undefined && length < threshold) return this.putInOneRequest(key, body, options, length);
-    return this.putResumable(key, body, options, length);
+    if (length !== undefined && length < threshold) {
+      // Supabase stores a one-request upload as soon as its declared length has arrived, before a
+      // stream could fail its checksum at the end: such a body (smaller than the threshold) is
+      // read first and checked whole.
+      if (options.sha256 !== undefined && !(body instanceof Uint8Array)) body = await this.readDeclared(body, length);
+      return this.putInOneRequest(key, this.verifiedBody(body, options), options, length);
+    }
+    return this.putResumable(key, this.verifiedBody(body, options), options, length);
+  }
+
+  /** A small body of declared length, read whole; one longer than declared is refused. */
+  private async readDeclared(body: BodySource, length: number): Promise<Buffer> {
+    try {
+      return await readAll(toReadable(body), length);
+    } catch (error) {
+      if (error instanceof RangeError) throw new IncompleteBodyError(`Body is longer than its declared ${length} bytes`);
+      throw error;
+    }
   }
 
   private async putInOneRequest(key: string, body: BodySource, options: PutOptions, length: number): Promise<PutResult> {

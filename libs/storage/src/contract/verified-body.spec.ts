@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { ChecksumMismatchError, InvalidArgumentError } from '../errors/index.js';
+import { readAll } from '../streams/index.js';
+import { StorageProvider, type BodySource } from './storage-provider.js';
+
+/** Only what verifiedBody needs of a provider. */
+abstract class Probe extends StorageProvider {
+  check(body: BodySource, sha256?: string): BodySource {
+    return this.verifiedBody(body, { sha256 });
+  }
+}
+const probe = Object.create(Probe.prototype) as Probe;
+const sha = (data: string) => createHash('sha256').update(data).digest('hex');
+
+function source(chunks: string[]): { stream: Readable; reads: () => number } {
+  let reads = 0;
+  const queue = [...chunks];
+  const stream = new Readable({
+    read() {
+      reads++;
+      this.push(queue.length ? Buffer.from(queue.shift()!) : null);
+    },
+  });
+  return { stream, reads: () => reads };
+}
+
+describe('StorageProvider.verifiedBody', () => {
+  it('passes a matching stream through and fails a different one at its end', async () => {
+    expect((await readAll(probe.check(source(['ab', 'cd']).stream, sha('abcd')) as Readable)).toString()).toBe('abcd');
+    await expect(readAll(probe.check(source(['ab', 'cd']).stream, sha('abce')) as Readable)).rejects.toBeInstanceOf(ChecksumMismatchError);
+  });
+
+  it('checks a Buffer at once, and leaves a body alone without a checksum', () => {
+    const body = Buffer.from('abcd');
+    expect(probe.check(body, sha('abcd'))).toBe(body);
+    expect(() => probe.check(body, sha('other'))).toThrow(ChecksumMismatchError);
+    expect(() => probe.check(body, 'not-hex')).toThrow(InvalidArgumentError);
+    expect(probe.check(body)).toBe(body);
+  });
+
+  it('reads nothing before the provider does, and destroying what it returns destroys the body', async () => {
+    const { stream, reads } = source(['ab', 'cd']);
+    const checked = probe.check(stream, sha('abcd')) as Readable;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(reads()).toBe(0);
+    checked.read();
+    await new Promise((resolve) => setImmediate(resolve));
+    checked.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stream.destroyed).toBe(true);
+  });
+});
