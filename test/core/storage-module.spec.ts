@@ -7,10 +7,12 @@ import {
   ConfigurationError,
   InjectStorageProvider,
   LocalStorageProvider,
+  MemoryStorageProvider,
   STORAGE_ENTITIES,
   STORAGE_MIGRATIONS,
   StorageModule,
   StorageProvider,
+  StorageProviderType,
   StorageService,
   loadStorageConfig,
   type StorageModuleOptions,
@@ -106,6 +108,13 @@ describe('StorageModule', () => {
         expect.stringMatching(/^providers\.c\.type: unknown provider type "nope" \(known: local, memory/),
       ]),
     );
+  });
+
+  it('refuses a custom type registered under the name of a built-in one', async () => {
+    @StorageProviderType('memory')
+    class MyMemory extends MemoryStorageProvider {}
+    const error = await bootError(sqlite, { defaultProvider: 'm', providers: { m: { type: 'memory' } }, providerTypes: [MyMemory] } as StorageModuleOptions);
+    expect(error.problems).toEqual(['providerTypes: MyMemory is registered as "memory", the name of a built-in type; give it a name of its own']);
   });
 
   it('names the package to install when a provider type cannot load its SDK', async () => {

@@ -99,14 +99,19 @@ const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 /** Identifiers held shorter than 128 characters: as long as their column in the registry. */
 const SHORTER_IDENTIFIERS: Record<string, number> = { 'artifact type': 64, 'artifact id': 36 };
 
+/** Whether `value` has the identifier shape (letters, digits, `_`, `-`, `.`; no `..`) and at most `max` characters. */
+export function isIdentifier(value: unknown, max = 128): value is string {
+  return typeof value === 'string' && value.length <= max && IDENTIFIER.test(value) && !value.includes('..');
+}
+
 /**
  * Tenant, board, artifact type and artifact ids become key segments: they are held to a
  * strict identifier shape (letters, digits, `_`, `-`, `.`; no `..`), and to the length the
- * registry stores (128, or less for the artifact type and id).
+ * registry stores (128, or less for the artifact type and id). `max` overrides that length
+ * where a value is only compared, never stored (a filter).
  */
-export function assertIdentifier(value: unknown, what: string): asserts value is string {
-  const max = SHORTER_IDENTIFIERS[what] ?? 128;
-  if (typeof value !== 'string' || value.length > max || !IDENTIFIER.test(value) || value.includes('..')) {
+export function assertIdentifier(value: unknown, what: string, max = SHORTER_IDENTIFIERS[what] ?? 128): asserts value is string {
+  if (!isIdentifier(value, max)) {
     const shown = JSON.stringify(describeValue(value).slice(0, 80));
     throw new InvalidKeyError(
       `Invalid ${what} ${shown}: use 1-${max} letters, digits, "_", "-" or "." (starting with a letter or digit)`,
@@ -117,7 +122,7 @@ export function assertIdentifier(value: unknown, what: string): asserts value is
 
 /** Whether `value` could be an artifact id (a lookup with anything else finds nothing). */
 export function isArtifactId(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= SHORTER_IDENTIFIERS['artifact id'] && IDENTIFIER.test(value) && !value.includes('..');
+  return isIdentifier(value, SHORTER_IDENTIFIERS['artifact id']);
 }
 
 export interface ArtifactKeyParts {

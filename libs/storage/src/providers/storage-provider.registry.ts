@@ -38,6 +38,12 @@ async function resolveTypeClasses(
       problems.push(`providerTypes: ${cls.name} has no @StorageProviderType('<type>') decorator`);
       continue;
     }
+    // loadStorageConfig checks a built-in type's config block with the built-in class: a custom
+    // class under the same name would be judged by the wrong rules.
+    if (Object.hasOwn(BUILT_IN_PROVIDER_TYPES, metadata.type)) {
+      problems.push(`providerTypes: ${cls.name} is registered as "${metadata.type}", the name of a built-in type; give it a name of its own`);
+      continue;
+    }
     custom.set(metadata.type, cls);
   }
   const classes = new Map<string, StorageProviderClass>();

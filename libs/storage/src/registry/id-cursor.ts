@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors/index.js';
-import { isArtifactId } from '../keys/index.js';
+import { isIdentifier } from '../keys/index.js';
 
 /** A page cursor: the last id of the previous page, base64url-encoded. */
 export function encodeIdCursor(id: string): string {
@@ -12,6 +12,7 @@ export function encodeIdCursor(id: string): string {
  */
 export function decodeIdCursor(cursor: string): string {
   const id = /^[A-Za-z0-9_-]{1,64}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
-  if (!isArtifactId(id) || encodeIdCursor(id) !== cursor) throw new InvalidArgumentError('Invalid cursor');
+  // Identifier-shaped, not only id-long: rows stored before ids were held to 36 characters page too.
+  if (!isIdentifier(id) || encodeIdCursor(id) !== cursor) throw new InvalidArgumentError('Invalid cursor');
   return id;
 }

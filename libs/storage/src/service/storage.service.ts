@@ -565,7 +565,8 @@ export class StorageService {
     const tenant = query.tenant ?? DEFAULT_TENANT;
     assertIdentifier(tenant, 'tenant');
     if (query.boardId != null) assertIdentifier(query.boardId, 'board id');
-    if (query.artifactType !== undefined) assertIdentifier(query.artifactType, 'artifact type');
+    // A filter is compared, never stored: types stored before the 64-character bound still match.
+    if (query.artifactType !== undefined) assertIdentifier(query.artifactType, 'artifact type', 128);
     if (query.cursor !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(query.cursor)) throw new InvalidArgumentError('Malformed cursor');
     return this.registry.list({ ...query, tenant });
   }
