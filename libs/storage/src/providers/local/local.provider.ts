@@ -92,6 +92,15 @@ interface StoredSidecar extends Sidecar {
   previous?: Sidecar;
 }
 
+/** The stored sidecar with `envelope` on the entry that is `described` (same inode and etag); undefined if none is. */
+function withEnvelope(stored: StoredSidecar | undefined, described: Sidecar, envelope: StoredEnvelope): StoredSidecar | undefined {
+  const same = (entry: Sidecar | undefined) => entry !== undefined && entry.ino === described.ino && entry.etag === described.etag;
+  if (!stored) return undefined;
+  if (same(stored)) return { ...stored, encryption: envelope };
+  if (same(stored.previous)) return { ...stored, previous: { ...stored.previous!, encryption: envelope } };
+  return undefined;
+}
+
 /** The entry of a stored sidecar that describes exactly this data file (same inode and size). */
 function describing(stored: StoredSidecar | undefined, file: Pick<Stats, 'ino' | 'size'>): Sidecar | undefined {
   for (const entry of [stored, stored?.previous]) {
@@ -147,6 +156,12 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
   private writeBuffer = DEFAULT_WRITE_BUFFER;
   /** Set when `encryption` is configured: new objects are sealed, old ones still open. */
   private encryption?: EnvelopeEncryption;
+  /**
+   * Per key, the step in progress that changes which file and sidecar entry the key names
+   * (publishing a write, rewriting a sidecar, deleting): these run one at a time per key in this
+   * process, so an overwrite always keeps the entry of the file it really replaces.
+   */
+  private readonly keySteps = new Map<string, Promise<unknown>>();
 
   override async initialize(context: ProviderContext<LocalProviderConfig>): Promise<void> {
     await super.initialize(context);
@@ -299,21 +314,23 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
         etag,
         encryption: sealing?.envelope,
       };
-      if (options.ifNotExists) {
-        // link() fails if the target exists: an atomic create-only claim.
-        try {
-          await link(tmp, target);
-        } catch (error) {
-          if (errno(error) === 'EEXIST') throw new AlreadyExistsError(`Object already exists: ${key}`);
-          throw error;
+      await this.oneAtATime(key, async () => {
+        if (options.ifNotExists) {
+          // link() fails if the target exists: an atomic create-only claim.
+          try {
+            await link(tmp, target);
+          } catch (error) {
+            if (errno(error) === 'EEXIST') throw new AlreadyExistsError(`Object already exists: ${key}`);
+            throw error;
+          }
+          await this.writeSidecar(key, sidecar);
+        } else {
+          // Sidecar first, still describing the file it replaces: a reader finds the entry for the
+          // file it opened (by inode) before and after the rename, and so does one after a crash.
+          await this.writeSidecar(key, { ...sidecar, previous: await this.currentDescription(key, target) });
+          await rename(tmp, target);
         }
-        await this.writeSidecar(key, sidecar);
-      } else {
-        // Sidecar first, still describing the file it replaces: a reader finds the entry for the
-        // file it opened (by inode) before and after the rename, and so does one after a crash.
-        await this.writeSidecar(key, { ...sidecar, previous: await this.currentDescription(key, target) });
-        await rename(tmp, target);
-      }
+      });
       await this.syncFolders(target, createdFolder);
       return { key, size: sealing ? sealing.plaintextBytes : tmpStat.size, etag };
     } catch (error) {
@@ -337,6 +354,22 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     } finally {
       await sink.idle();
       await handle.close();
+    }
+  }
+
+  /** Runs `step` once the steps already queued for `key` in this process are done. */
+  private async oneAtATime<T>(key: string, step: () => Promise<T>): Promise<T> {
+    const queued = this.keySteps.get(key) ?? Promise.resolve();
+    const running = queued.then(step, step);
+    const settled = running.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.keySteps.set(key, settled);
+    try {
+      return await running;
+    } finally {
+      if (this.keySteps.get(key) === settled) this.keySteps.delete(key);
     }
   }
 
@@ -511,11 +544,16 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
       if (!sidecar?.encryption) return 'plaintext';
       const envelope = await this.encryption.rewrap(handle, sidecar.encryption, key);
       if (!envelope) return 'current';
-      // An overwrite meanwhile already used the active key; never put an old envelope back on it.
-      const latest = await this.readSidecar(key);
-      if (latest?.ino !== sidecar.ino || latest.etag !== sidecar.etag) return 'current';
-      await this.writeSidecar(key, { ...sidecar, encryption: envelope });
-      return 'rewrapped';
+      const rewritten = await this.oneAtATime(key, async () => {
+        // The entry for this very file gets the new envelope, whether it is the sidecar's current
+        // one or the one an interrupted overwrite kept. An overwrite that went through meanwhile
+        // already used the active key: never put an old envelope back on it.
+        const stored = await this.readSidecar(key);
+        const updated = withEnvelope(stored, sidecar, envelope);
+        if (updated) await this.writeSidecar(key, updated);
+        return updated !== undefined;
+      });
+      return rewritten ? 'rewrapped' : 'current';
     } finally {
       await handle.close();
     }
@@ -525,14 +563,18 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     const path = this.pathOf(key);
     await this.assertContained(path);
     await this.assertInternal(this.metaPathOf(key));
-    try {
-      const found = await lstat(path);
-      if (found.isDirectory()) return; // a folder of other keys, not an object
-      await unlink(path);
-    } catch (error) {
-      if (errno(error) !== 'ENOENT' && errno(error) !== 'ENOTDIR') throw error;
-    }
-    await rm(this.metaPathOf(key), { force: true });
+    const removed = await this.oneAtATime(key, async () => {
+      try {
+        const found = await lstat(path);
+        if (found.isDirectory()) return false; // a folder of other keys, not an object
+        await unlink(path);
+      } catch (error) {
+        if (errno(error) !== 'ENOENT' && errno(error) !== 'ENOTDIR') throw error;
+      }
+      await rm(this.metaPathOf(key), { force: true });
+      return true;
+    });
+    if (!removed) return;
     await this.pruneEmptyFolders(dirname(path), this.root);
     await this.pruneEmptyFolders(dirname(this.metaPathOf(key)), this.internal('meta'));
   }
