@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { parseStorageConfig } from '@app/storage';
+import { BUILT_IN_PROVIDER_TYPES, parseStorageConfig } from '@app/storage';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -58,18 +58,23 @@ function storageConfigs(document: unknown): Record<string, unknown>[] {
   return Object.keys(root).some((key) => storageKeys.includes(key)) ? [root] : [];
 }
 
+/** Provider types a reader can use: the built-in ones and the custom type docs/custom-providers.md builds. */
+const KNOWN_TYPES = [...Object.keys(BUILT_IN_PROVIDER_TYPES), 'hashed-folder'];
+
 /**
  * Completes a fragment the way a reader would. The docs often show one provider or one block: a
- * provider shown without its `config` stands for one configured elsewhere (it becomes `memory`),
- * and the providers that rules, fallbacks and the default name are added as `memory`. A provider
- * shown with its `config` is checked as it is.
+ * provider shown without its `config` stands for one configured elsewhere (it becomes `memory`,
+ * once its type is checked to exist), and the providers that rules, fallbacks and the default
+ * name are added as `memory`. A provider shown with its `config` is checked as it is.
  */
 function completed(root: Record<string, unknown>): Record<string, unknown> {
   const providers: Record<string, Record<string, unknown>> = {};
   for (const [name, definition] of Object.entries((root.providers ?? {}) as Record<string, Record<string, unknown>>)) {
+    expect(KNOWN_TYPES, `providers.${name}.type`).toContain(definition.type);
     providers[name] = 'config' in definition ? definition : { ...definition, type: 'memory' };
   }
   const named = [
+    root.default_provider,
     ...((root.routing_rules ?? []) as { provider?: string }[]).map((rule) => rule?.provider),
     ...Object.values(providers).flatMap((definition) => (definition.fallbacks ?? []) as string[]),
   ];
@@ -77,8 +82,7 @@ function completed(root: Record<string, unknown>): Record<string, unknown> {
     if (typeof name === 'string' && !(name in providers)) providers[name] = { type: 'memory' };
   }
   if (Object.keys(providers).length === 0) providers.example = { type: 'memory' };
-  const defaultProvider = typeof root.default_provider === 'string' && root.default_provider in providers ? root.default_provider : Object.keys(providers)[0];
-  return { ...root, default_provider: defaultProvider, providers };
+  return { ...root, default_provider: root.default_provider ?? Object.keys(providers)[0], providers };
 }
 
 describe('configuration examples in the docs and shipped files', () => {

@@ -102,7 +102,7 @@ export class StorageService {
 
   private checkCommon(input: { artifactType: string; tenant?: string; boardId?: string | null; variant?: string; createdBy?: string }) {
     assertIdentifier(input.artifactType, 'artifact type');
-    if (input.createdBy !== undefined && (typeof input.createdBy !== 'string' || input.createdBy.length > 255 || /[\u0000-\u001f]/.test(input.createdBy))) {
+    if (input.createdBy != null && (typeof input.createdBy !== 'string' || input.createdBy.length > 255 || /[\u0000-\u001f]/.test(input.createdBy))) {
       throw new InvalidArgumentError('createdBy must be at most 255 characters, without control characters');
     }
     const tenant = input.tenant ?? DEFAULT_TENANT;
