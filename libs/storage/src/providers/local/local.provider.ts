@@ -101,10 +101,14 @@ function withEnvelope(stored: StoredSidecar | undefined, described: Sidecar, env
   return undefined;
 }
 
-/** The entry of a stored sidecar that describes exactly this data file (same inode and size). */
-function describing(stored: StoredSidecar | undefined, file: Pick<Stats, 'ino' | 'size'>): Sidecar | undefined {
+/**
+ * The entry of a stored sidecar that describes this data file: same inode and, unless `sameSize`
+ * is false, same size. (A file changed in place keeps its inode: its entry, and for an encrypted
+ * file its data key, still apply, and decryption then reports the damage.)
+ */
+function describing(stored: StoredSidecar | undefined, file: Pick<Stats, 'ino' | 'size'>, sameSize = true): Sidecar | undefined {
   for (const entry of [stored, stored?.previous]) {
-    if (entry && entry.ino === file.ino && entry.size === file.size) {
+    if (entry && entry.ino === file.ino && (!sameSize || entry.size === file.size)) {
       const { previous: _replaced, ...sidecar } = entry as StoredSidecar;
       return sidecar;
     }
@@ -382,7 +386,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
       if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') return undefined;
       throw error;
     }
-    return current.isFile() ? describing(await this.readSidecar(key), current) : undefined;
+    return current.isFile() ? describing(await this.readSidecar(key), current, false) : undefined;
   }
 
   private async writeSidecar(key: string, sidecar: StoredSidecar): Promise<void> {
@@ -441,7 +445,10 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
         await handle.close();
         throw new ObjectNotFoundError(key);
       }
-      const matched = describing(await this.readSidecar(key), fileStat);
+      // A concurrent overwrite settles within the retries; after them, an entry for this inode
+      // whatever its size (a file damaged in place).
+      const stored = await this.readSidecar(key);
+      const matched = describing(stored, fileStat) ?? (attempt >= 20 ? describing(stored, fileStat, false) : undefined);
       if (matched || attempt >= 20) {
         try {
           return { handle, info: this.infoOf(key, fileStat, matched), sidecar: matched, fileSize: fileStat.size };
