@@ -109,6 +109,7 @@ export class HashedFolderProvider extends SelfServedProvider<SelfServedConfig & 
           size += (chunk as Uint8Array).byteLength;
         }
         options.signal?.throwIfAborted();
+        this.assertDeclaredLength(size, options);
         await handle.sync();
       } finally {
         await handle.close();

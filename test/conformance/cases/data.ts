@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { expect } from 'vitest';
-import { AlreadyExistsError, ChecksumMismatchError, InvalidArgumentError, RangeNotSatisfiableError, type ByteRange, type StorageProvider } from '@app/storage';
+import { AlreadyExistsError, ChecksumMismatchError, IncompleteBodyError, InvalidArgumentError, RangeNotSatisfiableError, type ByteRange, type StorageProvider } from '@app/storage';
 import type { ConformanceCheck } from '../conformance.types.js';
 import type { ConformanceRun } from '../suite.js';
 import { KiB, MiB, RetainedMemoryMeter, bytesOf, digestStream, failingBody, generatedBody, readableOf, sha256 } from '../support.js';
@@ -191,6 +191,70 @@ export function defineDataCases(run: ConformanceRun): void {
     expect(await provider.exists(fresh)).toBe(false);
     await expectStored(provider, kept, Buffer.from('the previous object'), 'text/plain');
     await expect(provider.put(fresh, Buffer.from('x'), { contentType: 'text/plain', sha256: 'not-a-digest' })).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
+  run.case('a body that fails after its last declared byte leaves no object, the previous one intact', {}, async (_env, provider) => {
+    const fresh = run.key('late-failure', 'fresh.bin');
+    const kept = run.key('late-failure', 'kept.txt');
+    await provider.put(kept, Buffer.from('the previous object'), { contentType: 'text/plain' });
+    // Every declared byte arrives, then the body fails: a backend that stores an upload once the
+    // declared bytes are in must not get the last of them before the body has ended.
+    async function* lateFailure(chunks: number): AsyncGenerator<Buffer> {
+      for (let i = 0; i < chunks; i++) yield randomBytes(MiB);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      throw new Error('the client went away after its last byte');
+    }
+    for (const key of [fresh, kept]) {
+      for (const chunks of [1, 7]) {
+        await expect(provider.put(key, lateFailure(chunks), { contentType: 'application/octet-stream', contentLength: chunks * MiB })).rejects.toThrow(
+          'the client went away after its last byte',
+        );
+      }
+    }
+    expect(await provider.exists(fresh)).toBe(false);
+    await expectStored(provider, kept, Buffer.from('the previous object'), 'text/plain');
+  });
+
+  run.case('a body shorter or longer than its declared length is refused and leaves no object, the previous one intact', {}, async (_env, provider) => {
+    const fresh = run.key('declared', 'fresh.bin');
+    const kept = run.key('declared', 'kept.txt');
+    await provider.put(kept, Buffer.from('the previous object'), { contentType: 'text/plain' });
+    for (const key of [fresh, kept]) {
+      for (const [size, declared] of [
+        [64 * KiB, 64 * KiB + 1],
+        [64 * KiB, 64 * KiB - 1],
+        [7 * MiB, 7 * MiB + 1],
+        [7 * MiB, 6 * MiB],
+      ]) {
+        const body = readableOf([randomBytes(size / 2), randomBytes(size / 2)]);
+        await expect(provider.put(key, body, { contentType: 'application/octet-stream', contentLength: declared }), `${size} declared ${declared}`).rejects.toBeInstanceOf(
+          IncompleteBodyError,
+        );
+      }
+      await expect(provider.put(key, Buffer.from('five!'), { contentType: 'text/plain', contentLength: 4 })).rejects.toBeInstanceOf(IncompleteBodyError);
+    }
+    expect(await provider.exists(fresh)).toBe(false);
+    await expectStored(provider, kept, Buffer.from('the previous object'), 'text/plain');
+  });
+
+  run.case('an abort at any moment either stops the upload or lets it finish, and put says which', {}, async (_env, provider) => {
+    // An abort that comes after the last byte was sent may be too late to stop the upload; then
+    // put must not reject as if nothing had been stored.
+    const data = randomBytes(12 * MiB);
+    for (const delay of [0, 1, 3, 10, 30, 100]) {
+      const key = run.key('abort-timing', `after-${delay}ms.bin`);
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new Error('cancelled')), delay);
+      const outcome = await provider.put(key, readableOf([data]), { contentType: 'application/octet-stream', signal: controller.signal }).then(
+        () => 'stored',
+        () => 'refused',
+      );
+      clearTimeout(timer);
+      // Give an upload that went on regardless the time to land.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      if (outcome === 'stored') await expectStored(provider, key, data);
+      else expect(await provider.exists(key), `refused after ${delay} ms, yet stored`).toBe(false);
+    }
   });
 
   run.case('an aborted upload leaves no object and the previous object intact', {}, async (_env, provider) => {

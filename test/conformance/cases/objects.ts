@@ -75,6 +75,10 @@ export function defineObjectCases(run: ConformanceRun): void {
     expect(await provider.exists(source)).toBe(false);
     expect(await textOf(provider, destination)).toBe('moving');
     expect((await provider.head(destination)).contentType).toBe('text/plain');
+    // Onto itself: nothing changes (a copy then a delete would lose it).
+    await provider.move(destination, destination);
+    expect(await textOf(provider, destination)).toBe('moving');
+    await expect(provider.move(source, source)).rejects.toBeInstanceOf(ObjectNotFoundError);
   });
 
   run.case('list returns exactly the objects under a prefix', { needs: ['list'] }, async (_env, provider) => {

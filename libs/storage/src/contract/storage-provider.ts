@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { ChecksumMismatchError, InvalidArgumentError } from '../errors/index.js';
+import { ChecksumMismatchError, IncompleteBodyError, InvalidArgumentError } from '../errors/index.js';
 import { toReadable } from '../streams/body.js';
 
 /** Anything an upload can read from. A Buffer is replayable; a stream is read once. */
@@ -30,7 +30,11 @@ export interface PutOptions {
    * ChecksumMismatchError and leaves no object; an existing one is unharmed.
    */
   sha256?: string;
-  /** Aborts the upload; the provider leaves no object behind. */
+  /**
+   * Aborts the upload; the provider leaves no object behind. An abort that comes once the whole
+   * body has been sent may be too late to stop the backend: the upload then completes and `put`
+   * resolves, never rejecting for an object it stored.
+   */
   signal?: AbortSignal;
 }
 
@@ -189,6 +193,10 @@ export abstract class StorageProvider<C = any> {
   abstract copy(sourceKey: string, destinationKey: string): Promise<void>;
 
   async move(sourceKey: string, destinationKey: string): Promise<void> {
+    if (sourceKey === destinationKey) {
+      await this.head(sourceKey); // moving onto itself changes nothing (but a missing object is still missing)
+      return;
+    }
     await this.copy(sourceKey, destinationKey);
     await this.delete(sourceKey);
   }
@@ -209,35 +217,68 @@ export abstract class StorageProvider<C = any> {
   async close(): Promise<void> {}
 
   /**
-   * The body as `put` should read it, holding it to `options.sha256` when given: a Buffer is
-   * checked at once; a stream is hashed as it flows and fails at its end, before the provider
-   * can commit it, exactly as a body that breaks midway does. Nothing is read before the provider
-   * reads, and destroying what this returns destroys the body. Every built-in provider starts its
-   * `put` with this; a custom provider should too. A provider whose backend commits an upload
-   * as soon as its declared length has arrived must check a stream before it sends the last
-   * byte (the Supabase provider buffers such small bodies).
+   * For a provider that stores an upload only after the body has ended (a temp file renamed into
+   * place): refuses, before anything is published, a body whose length is not the declared one.
    */
-  protected verifiedBody(body: BodySource, options: Pick<PutOptions, 'sha256'>): BodySource {
-    const expected = options.sha256;
-    if (expected === undefined) return body;
-    if (typeof expected !== 'string' || !/^[0-9a-f]{64}$/i.test(expected)) {
+  protected assertDeclaredLength(received: number, options: Pick<PutOptions, 'contentLength'>): void {
+    const declared = options.contentLength;
+    if (declared !== undefined && received !== declared) {
+      throw new IncompleteBodyError(`Body has ${received} bytes, declared ${declared}`, { details: { declared, received } });
+    }
+  }
+
+  /**
+   * True for a backend that stores an upload once it has received the bytes it was told to
+   * expect (a declared Content-Length, the length of a resumable session), which can happen
+   * before the body has reported its own end. `verifiedBody` then always guards the body.
+   */
+  protected readonly storesOnLength: boolean = false;
+
+  /**
+   * The body as `put` should read it. When `options.sha256` is given, or always for a provider
+   * that `storesOnLength`, the body is held to its declared facts: a Buffer is checked at once; a
+   * stream is hashed and counted as it flows, and its last chunk is handed over only once the
+   * stream has ended well, matched `sha256` and had exactly `contentLength` bytes. A stream that
+   * fails any of these, or fails after its last byte, therefore never reaches the end of an
+   * upload, and the provider stores nothing, as for a body that breaks midway. A stream longer
+   * than declared fails before the excess is handed over. Nothing is read before the provider
+   * reads, and destroying what this returns destroys the body. Every built-in provider starts its
+   * `put` with this; a custom provider should too.
+   */
+  protected verifiedBody(body: BodySource, options: Pick<PutOptions, 'sha256' | 'contentLength'>): BodySource {
+    const expected = options.sha256?.toLowerCase();
+    if (expected === undefined && !this.storesOnLength) return body;
+    if (expected !== undefined && !/^[0-9a-f]{64}$/.test(expected)) {
       throw new InvalidArgumentError('sha256 must be 64 hexadecimal characters');
     }
+    const declared = options.contentLength;
     if (body instanceof Uint8Array) {
-      if (createHash('sha256').update(body).digest('hex') !== expected.toLowerCase()) {
+      this.assertDeclaredLength(body.byteLength, options);
+      if (expected !== undefined && createHash('sha256').update(body).digest('hex') !== expected) {
         throw new ChecksumMismatchError('Body does not match its declared SHA-256');
       }
       return body;
     }
     const source = toReadable(body);
-    async function* checked(): AsyncGenerator<Uint8Array> {
-      const hash = createHash('sha256');
-      for await (const chunk of source) {
-        hash.update(chunk as Uint8Array);
-        yield chunk as Uint8Array;
+    async function* guarded(): AsyncGenerator<Uint8Array> {
+      const hash = expected === undefined ? undefined : createHash('sha256');
+      let bytes = 0;
+      let held: Uint8Array | undefined;
+      for await (const chunk of source as AsyncIterable<Uint8Array>) {
+        bytes += chunk.byteLength;
+        if (declared !== undefined && bytes > declared) {
+          throw new IncompleteBodyError(`Body is longer than its declared ${declared} bytes`, { details: { declared, received: bytes } });
+        }
+        hash?.update(chunk);
+        if (held) yield held;
+        held = chunk;
       }
-      if (hash.digest('hex') !== expected!.toLowerCase()) throw new ChecksumMismatchError('Body does not match its declared SHA-256');
+      if (declared !== undefined && bytes !== declared) {
+        throw new IncompleteBodyError(`Body ended after ${bytes} of its declared ${declared} bytes`, { details: { declared, received: bytes } });
+      }
+      if (hash && hash.digest('hex') !== expected) throw new ChecksumMismatchError('Body does not match its declared SHA-256');
+      if (held) yield held;
     }
-    return Readable.from(checked(), { objectMode: false });
+    return Readable.from(guarded(), { objectMode: false });
   }
 }

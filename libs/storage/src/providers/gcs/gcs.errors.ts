@@ -1,6 +1,7 @@
 import {
   AccessDeniedError,
   AlreadyExistsError,
+  CorruptionError,
   InvalidArgumentError,
   ObjectNotFoundError,
   ProviderUnavailableError,
@@ -92,6 +93,11 @@ export function toStorageError(error: unknown, context: GcsErrorContext): unknow
   const network = networkCodeOf(error);
   if (network === 'ETIMEDOUT') return new TimeoutError(`Cloud Storage did not answer in time (${what})`, options);
   if (network) return new ProviderUnavailableError(`Cloud Storage is unreachable (${what}): ${network}`, options);
+  // The SDK's own CRC32C check of an upload failed; it has deleted what was stored.
+  const code = (error as { code?: unknown })?.code;
+  if (code === 'FILE_NO_UPLOAD' || code === 'FILE_NO_UPLOAD_DELETE') {
+    return new CorruptionError(`Cloud Storage stored other bytes than were sent (${what}): ${detail}`, options);
+  }
   if (/could not load the default credentials|invalid_grant|unable to detect a project id/i.test(detail)) {
     return new UnauthenticatedError(`Cloud Storage credentials are missing or invalid (${what}): ${detail}`, options);
   }

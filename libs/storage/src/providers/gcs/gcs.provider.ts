@@ -59,6 +59,9 @@ function toInfo(key: string, metadata: FileMetadata): ObjectInfo {
 @Injectable()
 @StorageProviderType('gcs', { config: GcsProviderConfig })
 export class GcsStorageProvider extends StorageProvider<GcsProviderConfig> {
+  /** The backend stores a one-request upload once its declared bytes have arrived, a resumable session told its length once that many have. */
+  protected override readonly storesOnLength = true;
+
   readonly capabilities: ProviderCapabilities = {
     rangeRead: true,
     suffixRange: true,
@@ -118,9 +121,9 @@ export class GcsStorageProvider extends StorageProvider<GcsProviderConfig> {
   }
 
   async put(key: string, body: BodySource, options: PutOptions): Promise<PutResult> {
-    body = this.verifiedBody(body, options);
     options.signal?.throwIfAborted();
     const length = options.contentLength ?? knownLength(body);
+    body = this.verifiedBody(body, { ...options, contentLength: length });
     const resumable = length === undefined || length > this.resumableThreshold;
     const metadata: FileMetadata & { contentLength?: number } = {
       contentType: options.contentType,
@@ -138,11 +141,22 @@ export class GcsStorageProvider extends StorageProvider<GcsProviderConfig> {
       preconditionOpts: options.ifNotExists ? { ifGenerationMatch: 0 } : undefined,
     };
     const file = this.file(key);
+    // The SDK cannot cancel the request that carries an upload's last bytes: once the whole body
+    // has been handed over, an abort would report a failure for an upload that then completes.
+    // The signal therefore stops the upload while the body is still being read, and no later.
+    const source = toReadable(body);
+    const reading = new AbortController();
+    const stopReading = () => {
+      if (!source.readableEnded) reading.abort(options.signal?.reason);
+    };
+    options.signal?.addEventListener('abort', stopReading, { once: true });
     try {
-      await pipeline(toReadable(body), file.createWriteStream(writeOptions), { signal: options.signal });
+      await pipeline(source, file.createWriteStream(writeOptions), { signal: reading.signal });
     } catch (error) {
-      if (options.signal?.aborted) throw options.signal.reason;
+      if (reading.signal.aborted) throw reading.signal.reason;
       this.fail(error, { operation: 'upload', key });
+    } finally {
+      options.signal?.removeEventListener('abort', stopReading);
     }
     const stored = file.metadata;
     return { key, size: Number(stored.size ?? length ?? 0), etag: stored.etag };

@@ -308,6 +308,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
       await this.assertInternal(tmp);
       const source = sealing ? Readable.from(sealing.encrypt(toReadable(body)), { objectMode: false }) : toReadable(body);
       tmpStat = await this.writeTemp(tmp, source, options.signal);
+      this.assertDeclaredLength(sealing ? sealing.plaintextBytes : tmpStat.size, options);
       const etag = `"${tmpStat.ino.toString(16)}-${tmpStat.size.toString(16)}-${Math.floor(tmpStat.mtimeMs).toString(16)}"`;
       const sidecar: Sidecar = {
         contentType: options.contentType,
@@ -655,11 +656,6 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
       cacheControl: info.cacheControl,
       contentLength: info.size,
     });
-  }
-
-  override async move(sourceKey: string, destinationKey: string): Promise<void> {
-    await this.copy(sourceKey, destinationKey);
-    await this.delete(sourceKey);
   }
 
   override publicUrl(key: string): string | undefined {

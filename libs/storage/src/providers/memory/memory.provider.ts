@@ -80,6 +80,7 @@ export class MemoryStorageProvider extends SelfServedProvider<MemoryProviderConf
       chunks.push(buffer);
     }
     options.signal?.throwIfAborted();
+    this.assertDeclaredLength(size, options);
     if (options.ifNotExists && this.objects.has(key)) throw new AlreadyExistsError(`Object already exists: ${key}`);
     const etag = `"${hash.digest('hex')}"`;
     this.totalBytes += size - (this.objects.get(key)?.info.size ?? 0);

@@ -109,6 +109,9 @@ export function partSizeFor(configured: number | undefined, contentLength: numbe
 @Injectable()
 @StorageProviderType('s3', { config: S3ProviderConfig })
 export class S3StorageProvider extends StorageProvider<S3ProviderConfig> {
+  /** The backend stores a PutObject once its Content-Length has arrived. */
+  protected override readonly storesOnLength = true;
+
   readonly capabilities: ProviderCapabilities = {
     rangeRead: true,
     suffixRange: true,

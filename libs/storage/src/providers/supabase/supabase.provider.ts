@@ -19,7 +19,7 @@ import type {
 } from '../../contract/index.js';
 import { StorageProvider, StorageProviderType } from '../../contract/index.js';
 import { AlreadyExistsError, IncompleteBodyError, ProviderUnavailableError, StorageError, UnsupportedOperationError } from '../../errors/index.js';
-import { knownLength, readAll, resolveRange, toReadable } from '../../streams/index.js';
+import { knownLength, resolveRange, toReadable } from '../../streams/index.js';
 import { SUPABASE_TUS_CHUNK_BYTES, SupabaseProviderConfig } from './supabase.config.js';
 import { failureOfClientError, mapFailure, parseFailureBody, unreachable, type FailureContext } from './supabase.errors.js';
 import { listByPrefix, type ListEntry } from './supabase.list.js';
@@ -90,6 +90,9 @@ function tracked(source: Readable): { stream: Readable; bytes: () => number; end
 @Injectable()
 @StorageProviderType('supabase', { config: SupabaseProviderConfig })
 export class SupabaseStorageProvider extends StorageProvider<SupabaseProviderConfig> {
+  /** The backend stores a one-request upload once its Content-Length has arrived, a TUS upload once its declared length has. */
+  protected override readonly storesOnLength = true;
+
   readonly capabilities: ProviderCapabilities = {
     rangeRead: true,
     suffixRange: true,
@@ -193,24 +196,10 @@ export class SupabaseStorageProvider extends StorageProvider<SupabaseProviderCon
     options.signal?.throwIfAborted();
     const length = options.contentLength ?? knownLength(body);
     const threshold = this.config.tus_threshold_bytes ?? SUPABASE_TUS_CHUNK_BYTES;
-    if (length !== undefined && length < threshold) {
-      // Supabase stores a one-request upload as soon as its declared length has arrived, before a
-      // stream could fail its checksum at the end: such a body (smaller than the threshold) is
-      // read first and checked whole.
-      if (options.sha256 !== undefined && !(body instanceof Uint8Array)) body = await this.readDeclared(body, length);
-      return this.putInOneRequest(key, this.verifiedBody(body, options), options, length);
-    }
-    return this.putResumable(key, this.verifiedBody(body, options), options, length);
-  }
-
-  /** A small body of declared length, read whole; one longer than declared is refused. */
-  private async readDeclared(body: BodySource, length: number): Promise<Buffer> {
-    try {
-      return await readAll(toReadable(body), length);
-    } catch (error) {
-      if (error instanceof RangeError) throw new IncompleteBodyError(`Body is longer than its declared ${length} bytes`);
-      throw error;
-    }
+    // Supabase stores an upload once the declared bytes have arrived (storesOnLength).
+    body = this.verifiedBody(body, { ...options, contentLength: length });
+    if (length !== undefined && length < threshold) return this.putInOneRequest(key, body, options, length);
+    return this.putResumable(key, body, options, length);
   }
 
   private async putInOneRequest(key: string, body: BodySource, options: PutOptions, length: number): Promise<PutResult> {
@@ -361,6 +350,7 @@ export class SupabaseStorageProvider extends StorageProvider<SupabaseProviderCon
   }
 
   override async move(sourceKey: string, destinationKey: string): Promise<void> {
+    if (sourceKey === destinationKey) return super.move(sourceKey, destinationKey);
     try {
       await this.call('move', sourceKey, () => this.files().move(sourceKey, destinationKey));
     } catch (error) {
