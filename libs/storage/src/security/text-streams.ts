@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { Tokenizer, TokenType } from '@streamparser/json';
+import { getManyValues, isMany, none } from 'stream-chain/defs.js';
+import { jsonParser } from 'stream-json/core/parser.js';
 import { ContentMismatchError } from '../errors/index.js';
 
 /**
@@ -32,119 +33,78 @@ export class Utf8ValidatingStream extends Transform {
   }
 }
 
-type Expect = 'value' | 'key' | 'colon' | 'comma-or-close' | 'done';
-
 /**
- * The JSON grammar over @streamparser/json's tokens: one value, then nothing. Keeps only the
- * stack of open containers (bounded by `maxDepth`), never the values themselves.
- */
-class JsonGrammar {
-  private expect: Expect = 'value';
-  /** True right after `[` or `{`, where the container may close at once. */
-  private mayClose = false;
-  private readonly open: Array<'object' | 'array'> = [];
-
-  constructor(private readonly maxDepth: number) {}
-
-  get complete(): boolean {
-    return this.expect === 'done';
-  }
-
-  accept(token: TokenType): void {
-    switch (this.expect) {
-      case 'value':
-        if (token === TokenType.LEFT_BRACE || token === TokenType.LEFT_BRACKET) return this.push(token === TokenType.LEFT_BRACE ? 'object' : 'array');
-        if (token === TokenType.RIGHT_BRACKET && this.mayClose && this.open.at(-1) === 'array') return this.pop();
-        if (token >= TokenType.TRUE && token <= TokenType.NUMBER) return this.afterValue();
-        break;
-      case 'key':
-        if (token === TokenType.STRING) return this.to('colon');
-        if (token === TokenType.RIGHT_BRACE && this.mayClose) return this.pop();
-        break;
-      case 'colon':
-        if (token === TokenType.COLON) return this.to('value');
-        break;
-      case 'comma-or-close':
-        if (token === TokenType.COMMA) return this.to(this.open.at(-1) === 'object' ? 'key' : 'value');
-        if (token === (this.open.at(-1) === 'object' ? TokenType.RIGHT_BRACE : TokenType.RIGHT_BRACKET)) return this.pop();
-        break;
-      case 'done':
-        throw new Error('content after the end of the JSON document');
-    }
-    throw new Error(`unexpected ${TokenType[token]} where a ${this.expect} was expected`);
-  }
-
-  private to(expect: Expect, mayClose = false): void {
-    this.expect = expect;
-    this.mayClose = mayClose;
-  }
-
-  private push(kind: 'object' | 'array'): void {
-    if (this.open.length >= this.maxDepth) throw new Error(`nesting deeper than ${this.maxDepth} levels`);
-    this.open.push(kind);
-    this.to(kind === 'object' ? 'key' : 'value', true);
-  }
-
-  private pop(): void {
-    this.open.pop();
-    this.afterValue();
-  }
-
-  private afterValue(): void {
-    this.to(this.open.length === 0 ? 'done' : 'comma-or-close');
-  }
-}
-
-/**
- * Passes bytes through unchanged and fails unless they form exactly one JSON document.
- * @streamparser/json's tokenizer reads the bytes (strings, escapes, numbers, literals); a
- * grammar over its tokens checks the structure. Nothing is assembled, so memory stays
- * proportional to nesting depth (and the longest string), not to the body's size.
+ * Passes bytes through unchanged and fails unless they form exactly one JSON document (UTF-8,
+ * optionally after a byte-order mark). stream-json's tokenizer reads the text with every value
+ * streamed, never packed: strings and numbers go by in pieces that are dropped at once, so memory
+ * stays bounded by the chunk size and the nesting depth (itself bounded by `maxDepth`), however
+ * long a string or number is.
  */
 export class JsonValidatingStream extends Transform {
-  private readonly tokenizer = new Tokenizer();
-  private readonly grammar: JsonGrammar;
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  private readonly tokenize = jsonParser({ packValues: false, streamValues: true });
+  private depth = 0;
+  private values = 0;
   private failure?: Error;
 
-  constructor(maxDepth = 512) {
+  constructor(private readonly maxDepth = 512) {
     super();
-    this.grammar = new JsonGrammar(maxDepth);
-    this.tokenizer.onToken = ({ token }) => this.grammar.accept(token);
-    this.tokenizer.onError = (error) => {
-      this.failure ??= error;
-    };
   }
 
   private refuse(reason: string): ContentMismatchError {
     return new ContentMismatchError(`Body is not valid JSON: ${reason.slice(0, 200)}`);
   }
 
+  /** Feeds text (or the end of input) to the tokenizer and checks the nesting of what it read. */
+  private feed(text: string | typeof none): void {
+    // A flushable takes `none` as the end of its input (stream-chain's protocol; its type says string).
+    const out = (this.tokenize as (input: string | typeof none) => unknown)(text);
+    if (!isMany(out)) return;
+    for (const token of getManyValues(out) as Array<{ name: string }>) {
+      switch (token.name) {
+        case 'startObject':
+        case 'startArray':
+          if (++this.depth > this.maxDepth) throw new Error(`nesting deeper than ${this.maxDepth} levels`);
+          this.values++;
+          break;
+        case 'endObject':
+        case 'endArray':
+          this.depth--;
+          break;
+        case 'startString':
+        case 'startNumber':
+        case 'nullValue':
+        case 'trueValue':
+        case 'falseValue':
+          this.values++;
+          break;
+      }
+    }
+  }
+
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (!this.failure) {
       try {
-        this.tokenizer.write(chunk);
+        this.feed(this.decoder.decode(chunk, { stream: true }));
       } catch (error) {
-        this.failure ??= error as Error;
-      }
-    }
-    if (this.failure) {
-      callback(this.refuse(this.failure.message));
-      return;
-    }
-    callback(null, chunk);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    // A top-level number only ends with the input, so the tokenizer is told the input ended.
-    if (!this.failure && !this.tokenizer.isEnded) {
-      try {
-        this.tokenizer.end();
-      } catch (error) {
-        this.failure ??= error as Error;
+        this.failure = error as Error;
       }
     }
     if (this.failure) callback(this.refuse(this.failure.message));
-    else if (!this.grammar.complete) callback(this.refuse('the document is empty or incomplete'));
+    else callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (!this.failure) {
+      try {
+        this.feed(this.decoder.decode());
+        this.feed(none); // the end of input: a top-level number ends here, an open document fails
+      } catch (error) {
+        this.failure = error as Error;
+      }
+    }
+    if (this.failure) callback(this.refuse(this.failure.message));
+    else if (this.values === 0) callback(this.refuse('the document is empty'));
     else callback();
   }
 }
