@@ -100,7 +100,13 @@ export class HashedFolderProvider extends SelfServedProvider<SelfServedConfig & 
     const headerBytes = Buffer.from(`${JSON.stringify(header)}\n`);
     let size = 0;
     try {
-      const handle = await open(tmp, 'wx');
+      const handle = await open(tmp, 'wx').catch((error: unknown) => {
+        // The folder is gone or is not a folder: the backend is down, not the request wrong.
+        if (errno(error) === 'ENOENT' || errno(error) === 'ENOTDIR') {
+          throw new ProviderUnavailableError(`Folder ${this.config.directory} is not usable: ${(error as Error).message}`, { cause: error });
+        }
+        throw error;
+      });
       try {
         await handle.write(headerBytes);
         for await (const chunk of toReadable(body)) {
@@ -126,7 +132,7 @@ export class HashedFolderProvider extends SelfServedProvider<SelfServedConfig & 
       }
       return { key, size, etag: header.etag };
     } finally {
-      await rm(tmp, { force: true });
+      await rm(tmp, { force: true }).catch(() => undefined); // cleanup never replaces the outcome
     }
   }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigModule } from '@nestjs/config';
@@ -39,7 +40,7 @@ runConformanceSuite({
       urlBase: app.url,
       // Same type through the same DI, on a folder that turned into a file.
       async unreachable() {
-        const broken = join(dir.path, 'broken');
+        const broken = join(dir.path, `broken-${randomUUID()}`);
         const down = await app.app.get(ModuleRef).create(HashedFolderProvider);
         await down.initialize({ name: 'broken', config: { directory: broken, signing_secret_setting: 'HASHED_FOLDER_SIGNING_SECRET' } });
         await rm(broken, { recursive: true });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LocalStorageProvider } from '@app/storage';
@@ -22,7 +23,7 @@ runConformanceSuite({
       urlBase: app.url,
       // A root that vanished and became a plain file: every write under it fails with ENOTDIR.
       async unreachable() {
-        const root = join(dir.path, 'gone');
+        const root = join(dir.path, `gone-${randomUUID()}`);
         await mkdir(root);
         const provider = new LocalStorageProvider();
         await provider.initialize({ name: 'local-gone', config: { base_path: root } });

@@ -49,10 +49,10 @@ export function generatedBody(total: number, chunkSize = 1 * MiB, onChunk?: () =
   return { iterable: chunks(), digest: () => hash.digest('hex') };
 }
 
-/** An async iterable that yields `before` bytes, then fails like a dropped connection. */
+/** An async iterable that yields `before` bytes, then fails like a dropped connection (ECONNRESET). */
 export async function* failingBody(before: number, chunkSize = 256 * KiB): AsyncGenerator<Buffer> {
   for (let sent = 0; sent < before; sent += chunkSize) yield randomBytes(Math.min(chunkSize, before - sent));
-  throw new Error('simulated client failure mid-body');
+  throw Object.assign(new Error('simulated client failure mid-body'), { code: 'ECONNRESET' });
 }
 
 /** Calls V8's collector; exposed at runtime because the test workers start without --expose-gc. */

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { expect } from 'vitest';
 import { ObjectNotFoundError, ProviderUnavailableError, TimeoutError, type StorageProvider } from '@app/storage';
 import type { ConformanceRun } from '../suite.js';
@@ -127,6 +128,37 @@ export function defineObjectCases(run: ConformanceRun): void {
   run.case('ping answers up when the backend is reachable', {}, async (_env, provider) => {
     await expect(provider.ping()).resolves.toBeUndefined();
   });
+
+  run.case(
+    'an upload to an unreachable backend fails without waiting for a body that has gone quiet',
+    { timeout: 60_000, skipReason: (env) => (env.unreachable ? undefined : 'the target supplies no unreachable() backend: this backend cannot be made unreachable from the test') },
+    async (env) => {
+      const down = await env.unreachable!();
+      // Enough for a multipart backend to start sending, then nothing: a client gone quiet. The
+      // caller owns the body (and ends it); put must not wait for it once the backend failed.
+      async function* quiet(): AsyncGenerator<Buffer> {
+        for (let i = 0; i < 7; i++) yield Buffer.alloc(1024 * 1024, i);
+        await new Promise(() => undefined);
+      }
+      const body = Readable.from(quiet(), { objectMode: false });
+      try {
+        let failure: unknown;
+        const settled = down.put('unreachable/quiet.bin', body, { contentType: 'application/octet-stream', contentLength: 16 * 1024 * 1024 }).then(
+          () => 'stored',
+          (error: unknown) => {
+            failure = error;
+            return 'refused';
+          },
+        );
+        const waited = new Promise((resolve) => setTimeout(() => resolve('still waiting after 30 s'), 30_000));
+        expect(await Promise.race([settled, waited])).toBe('refused');
+        expect([ProviderUnavailableError, TimeoutError].some((type) => failure instanceof type), String(failure)).toBe(true);
+      } finally {
+        body.destroy();
+        await down.close();
+      }
+    },
+  );
 
   run.case(
     'ping answers down, with a reason, when the backend is unreachable',

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { createHash, type Hash } from 'node:crypto';
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { ChecksumMismatchError, IncompleteBodyError, InvalidArgumentError } from '../errors/index.js';
 import { toReadable } from '../streams/body.js';
 
@@ -141,6 +141,62 @@ export interface ProviderContext<C = Record<string, unknown>> {
   config: C;
 }
 
+export interface DeclaredBodyGuardOptions {
+  /** The body must have exactly this many bytes. */
+  declared?: number;
+  /** The body must have this SHA-256 (lower-case hex). */
+  sha256?: string;
+  /** Pass the body on one chunk behind, so that its last chunk goes out only once it has ended well. */
+  holdLast?: boolean;
+}
+
+/**
+ * Holds a body to its declared facts as it passes: fails when it grows past `declared` bytes
+ * (before the excess goes out), and at its end unless it had exactly `declared` bytes and the
+ * expected SHA-256. With `holdLast`, the last chunk goes out only after those checks passed.
+ */
+export class DeclaredBodyGuard extends Transform {
+  private readonly hash?: Hash;
+  private held?: Buffer;
+  /** Bytes seen so far. */
+  bytes = 0;
+
+  constructor(private readonly options: DeclaredBodyGuardOptions) {
+    super();
+    if (options.sha256 !== undefined) this.hash = createHash('sha256');
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const { declared } = this.options;
+    this.bytes += chunk.length;
+    if (declared !== undefined && this.bytes > declared) {
+      callback(new IncompleteBodyError(`Body is longer than its declared ${declared} bytes`, { details: { declared, received: this.bytes } }));
+      return;
+    }
+    this.hash?.update(chunk);
+    if (!this.options.holdLast) {
+      callback(null, chunk);
+      return;
+    }
+    const previous = this.held;
+    this.held = chunk;
+    callback(null, previous);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const { declared } = this.options;
+    if (declared !== undefined && this.bytes !== declared) {
+      callback(new IncompleteBodyError(`Body ended after ${this.bytes} of its declared ${declared} bytes`, { details: { declared, received: this.bytes } }));
+      return;
+    }
+    if (this.hash && this.hash.digest('hex') !== this.options.sha256) {
+      callback(new ChecksumMismatchError('Body does not match its declared SHA-256'));
+      return;
+    }
+    callback(null, this.held);
+  }
+}
+
 /**
  * The contract every backend implements. A provider only moves bytes: keys are validated,
  * sizes limited and checksums computed above it, in StorageService.
@@ -241,9 +297,9 @@ export abstract class StorageProvider<C = any> {
    * stream has ended well, matched `sha256` and had exactly `contentLength` bytes. A stream that
    * fails any of these, or fails after its last byte, therefore never reaches the end of an
    * upload, and the provider stores nothing, as for a body that breaks midway. A stream longer
-   * than declared fails before the excess is handed over. Nothing is read before the provider
-   * reads, and destroying what this returns destroys the body. Every built-in provider starts its
-   * `put` with this; a custom provider should too.
+   * than declared fails before the excess is handed over. Destroying what this returns destroys
+   * the body. Every built-in provider calls this in `put` (after its checks that need no bytes);
+   * a custom provider should too.
    */
   protected verifiedBody(body: BodySource, options: Pick<PutOptions, 'sha256' | 'contentLength'>): BodySource {
     const expected = options.sha256?.toLowerCase();
@@ -259,26 +315,10 @@ export abstract class StorageProvider<C = any> {
       }
       return body;
     }
-    const source = toReadable(body);
-    async function* guarded(): AsyncGenerator<Uint8Array> {
-      const hash = expected === undefined ? undefined : createHash('sha256');
-      let bytes = 0;
-      let held: Uint8Array | undefined;
-      for await (const chunk of source as AsyncIterable<Uint8Array>) {
-        bytes += chunk.byteLength;
-        if (declared !== undefined && bytes > declared) {
-          throw new IncompleteBodyError(`Body is longer than its declared ${declared} bytes`, { details: { declared, received: bytes } });
-        }
-        hash?.update(chunk);
-        if (held) yield held;
-        held = chunk;
-      }
-      if (declared !== undefined && bytes !== declared) {
-        throw new IncompleteBodyError(`Body ended after ${bytes} of its declared ${declared} bytes`, { details: { declared, received: bytes } });
-      }
-      if (hash && hash.digest('hex') !== expected) throw new ChecksumMismatchError('Body does not match its declared SHA-256');
-      if (held) yield held;
-    }
-    return Readable.from(guarded(), { objectMode: false });
+    const guard = new DeclaredBodyGuard({ declared, sha256: expected, holdLast: true });
+    // The body's own error reaches the provider through the guard; destroying the guard (the
+    // provider giving up) destroys the body at once, even one that is waiting for its client.
+    pipeline(toReadable(body), guard, () => undefined);
+    return guard;
   }
 }

@@ -7,8 +7,8 @@ import { StorageProvider, type BodySource } from './storage-provider.js';
 
 /** Only what verifiedBody needs of a provider. */
 abstract class Probe extends StorageProvider {
-  check(body: BodySource, sha256?: string): BodySource {
-    return this.verifiedBody(body, { sha256 });
+  check(body: BodySource, sha256?: string, contentLength?: number): BodySource {
+    return this.verifiedBody(body, { sha256, contentLength });
   }
 }
 const probe = Object.create(Probe.prototype) as Probe;
@@ -40,15 +40,22 @@ describe('StorageProvider.verifiedBody', () => {
     expect(probe.check(body)).toBe(body);
   });
 
-  it('reads nothing before the provider does, and destroying what it returns destroys the body', async () => {
-    const { stream, reads } = source(['ab', 'cd']);
-    const checked = probe.check(stream, sha('abcd')) as Readable;
+  it('destroying what it returns destroys the body at once, even one waiting for its client', async () => {
+    // A body that sends one chunk, then waits (a client gone quiet).
+    const idle = new Readable({ read() {} });
+    idle.push(Buffer.from('ab'));
+    const checked = probe.check(idle, sha('abcd')) as Readable;
+    checked.resume();
     await new Promise((resolve) => setImmediate(resolve));
-    expect(reads()).toBe(0);
-    checked.read();
+    checked.destroy(new Error('the backend refused the upload'));
     await new Promise((resolve) => setImmediate(resolve));
-    checked.destroy();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(stream.destroyed).toBe(true);
+    expect(idle.destroyed).toBe(true);
+    expect(checked.destroyed).toBe(true);
+  });
+
+  it('counts bytes, not characters, of a body that yields strings', async () => {
+    const text = Readable.from(['héllo']);
+    const checked = probe.check(text, sha('héllo'), Buffer.byteLength('héllo')) as Readable;
+    expect((await readAll(checked)).toString()).toBe('héllo');
   });
 });

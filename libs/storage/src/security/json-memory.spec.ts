@@ -47,6 +47,21 @@ describe('JSON validation memory', () => {
     ['a 16 MiB key', () => body('{"', 'k', 16 * MiB, '":1}')],
   ];
 
+  it('stays bounded when the body comes as one 32 MiB chunk, and refuses deep nesting in it early', async () => {
+    const array = Buffer.alloc(32 * MiB, '1,');
+    array[0] = 0x5b; // [
+    array[1] = 0x31; // [1, then 1,1,1,...
+    array[array.length - 1] = 0x5d; // ]
+    expect(await retainedWhileValidating(Readable.from([array], { objectMode: false }))).toBeLessThan(8 * MiB);
+    const brackets = Buffer.alloc(32 * MiB, '['); // the body itself is not counted
+    const meter = new RetainedMemoryMeter();
+    meter.start();
+    const deep = Readable.from([brackets], { objectMode: false });
+    await expect(pipeline(deep, new JsonValidatingStream(), new Writable({ write: (_chunk, _encoding, done) => done() }))).rejects.toThrow('nesting deeper than 512');
+    meter.sample();
+    expect(meter.result().growth).toBeLessThan(8 * MiB);
+  }, 60_000);
+
   it.each(cases)('stays bounded for %s', async (_name, make) => {
     const growth = await retainedWhileValidating(make());
     console.info(`[json memory] ${_name}: retained peak +${(growth / MiB).toFixed(1)} MiB`);

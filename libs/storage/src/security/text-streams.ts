@@ -33,6 +33,9 @@ export class Utf8ValidatingStream extends Transform {
   }
 }
 
+/** Bytes decoded and given to the JSON tokenizer at once. */
+const JSON_SLICE = 16 * 1024;
+
 /**
  * Passes bytes through unchanged and fails unless they form exactly one JSON document (UTF-8,
  * optionally after a byte-order mark). stream-json's tokenizer reads the text with every value
@@ -55,8 +58,19 @@ export class JsonValidatingStream extends Transform {
     return new ContentMismatchError(`Body is not valid JSON: ${reason.slice(0, 200)}`);
   }
 
-  /** Feeds text (or the end of input) to the tokenizer and checks the nesting of what it read. */
-  private feed(text: string | typeof none): void {
+  /**
+   * Decodes and tokenizes bytes in slices: the text decoded at once, what the tokenizer returns
+   * for one call and its own stack all grow with the input given at once, and a body handed over
+   * as one large Buffer must not make them grow.
+   */
+  private feed(bytes: Buffer): void {
+    for (let start = 0; start < bytes.length; start += JSON_SLICE) {
+      this.tokenizeSlice(this.decoder.decode(bytes.subarray(start, start + JSON_SLICE), { stream: true }));
+    }
+  }
+
+  /** Gives the tokenizer text (or the end of input) and checks the nesting of what it read. */
+  private tokenizeSlice(text: string | typeof none): void {
     // A flushable takes `none` as the end of its input (stream-chain's protocol; its type says string).
     const out = (this.tokenize as (input: string | typeof none) => unknown)(text);
     if (!isMany(out)) return;
@@ -85,7 +99,7 @@ export class JsonValidatingStream extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     if (!this.failure) {
       try {
-        this.feed(this.decoder.decode(chunk, { stream: true }));
+        this.feed(chunk);
       } catch (error) {
         this.failure = error as Error;
       }
@@ -97,8 +111,8 @@ export class JsonValidatingStream extends Transform {
   override _flush(callback: TransformCallback): void {
     if (!this.failure) {
       try {
-        this.feed(this.decoder.decode());
-        this.feed(none); // the end of input: a top-level number ends here, an open document fails
+        this.tokenizeSlice(this.decoder.decode());
+        this.tokenizeSlice(none); // the end of input: a top-level number ends here, an open document fails
       } catch (error) {
         this.failure = error as Error;
       }

@@ -150,10 +150,17 @@ export class GcsStorageProvider extends StorageProvider<GcsProviderConfig> {
       if (!source.readableEnded) reading.abort(options.signal?.reason);
     };
     options.signal?.addEventListener('abort', stopReading, { once: true });
+    // Whichever side fails first is the story: the body's own error (a client gone, a wrong
+    // length) passes as it is; the SDK's is mapped to a storage error.
+    const writeStream = file.createWriteStream(writeOptions);
+    let failedFirst: 'body' | 'backend' | undefined;
+    source.once('error', () => (failedFirst ??= 'body'));
+    writeStream.once('error', () => (failedFirst ??= 'backend'));
     try {
-      await pipeline(source, file.createWriteStream(writeOptions), { signal: reading.signal });
+      await pipeline(source, writeStream, { signal: reading.signal });
     } catch (error) {
       if (reading.signal.aborted) throw reading.signal.reason;
+      if (failedFirst === 'body') throw error;
       this.fail(error, { operation: 'upload', key });
     } finally {
       options.signal?.removeEventListener('abort', stopReading);

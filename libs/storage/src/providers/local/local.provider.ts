@@ -116,6 +116,23 @@ function describing(stored: StoredSidecar | undefined, file: Pick<Stats, 'ino' |
   return undefined;
 }
 
+/**
+ * `mkdir -p`, again when a folder on the way vanished meanwhile: a delete of another key removes
+ * the folders it emptied, which can happen between two steps of `mkdir -p`. Returns the first
+ * folder created, as mkdir does.
+ */
+async function makeFolder(folder: string): Promise<string | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await mkdir(folder, { recursive: true });
+    } catch (error) {
+      // Racing a removal, mkdir -p can also report EEXIST or ENOTDIR for a folder on its way
+      // (it found the name, then not the folder). A file really in the way fails every time.
+      if (!['ENOENT', 'EEXIST', 'ENOTDIR'].includes(errno(error) ?? '') || attempt >= 5) throw error;
+    }
+  }
+}
+
 function errno(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
 }
@@ -245,10 +262,10 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     await this.assertContained(path);
     let created: string | undefined;
     try {
-      created = await mkdir(dirname(path), { recursive: true });
+      created = await makeFolder(dirname(path));
     } catch (error) {
       if (errno(error) === 'ENOTDIR' || errno(error) === 'EEXIST') {
-        throw new AlreadyExistsError('An object already exists where this key needs a folder');
+        throw (await this.brokenRoot(error)) ?? new AlreadyExistsError('An object already exists where this key needs a folder', { cause: error });
       }
       throw error;
     }
@@ -279,8 +296,36 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
     }
   }
 
-  private mapWriteError(error: unknown): unknown {
+  /** ProviderUnavailableError when the storage root itself is missing or not a folder. */
+  private async brokenRoot(cause: unknown): Promise<ProviderUnavailableError | undefined> {
+    const root = await stat(this.root).catch(() => undefined);
+    if (root?.isDirectory()) return undefined;
+    return new ProviderUnavailableError(`Storage root ${this.root} is missing or not a folder`, { cause });
+  }
+
+  /**
+   * Runs a step that puts a name in `path`'s folder. A delete of the last object in that folder
+   * removes the folder (outside any per-key order, since it is another key's); if that happened
+   * since the folder was made, the folder is made again and the step retried.
+   */
+  private async inFolderOf<T>(path: string, step: () => Promise<T>, internal = false): Promise<T> {
+    const check = (folder: string) => (internal ? this.assertInternal(folder) : this.assertContained(folder));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (error) {
+        if (errno(error) !== 'ENOENT' || attempt >= 3) throw error;
+        await check(path);
+        await makeFolder(dirname(path));
+        await check(path);
+      }
+    }
+  }
+
+  private async mapWriteError(error: unknown): Promise<unknown> {
     if (error instanceof StorageError) return error;
+    const broken = errno(error) === 'ENOTDIR' || errno(error) === 'ENOENT' ? await this.brokenRoot(error) : undefined;
+    if (broken) return broken;
     switch (errno(error)) {
       case 'ENOSPC':
       case 'EDQUOT':
@@ -323,7 +368,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
         if (options.ifNotExists) {
           // link() fails if the target exists: an atomic create-only claim.
           try {
-            await link(tmp, target);
+            await this.inFolderOf(target, () => link(tmp, target));
           } catch (error) {
             if (errno(error) === 'EEXIST') throw new AlreadyExistsError(`Object already exists: ${key}`);
             throw error;
@@ -333,15 +378,16 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
           // Sidecar first, still describing the file it replaces: a reader finds the entry for the
           // file it opened (by inode) before and after the rename, and so does one after a crash.
           await this.writeSidecar(key, { ...sidecar, previous: await this.currentDescription(key, target) });
-          await rename(tmp, target);
+          await this.inFolderOf(target, () => rename(tmp, target));
         }
       });
       await this.syncFolders(target, createdFolder);
       return { key, size: sealing ? sealing.plaintextBytes : tmpStat.size, etag };
     } catch (error) {
-      throw this.mapWriteError(error);
+      throw await this.mapWriteError(error);
     } finally {
-      await rm(tmp, { force: true });
+      // Cleanup must not replace the outcome (on a broken root, rm fails too).
+      await rm(tmp, { force: true }).catch(() => undefined);
     }
   }
 
@@ -393,7 +439,7 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
   private async writeSidecar(key: string, sidecar: StoredSidecar): Promise<void> {
     const path = this.metaPathOf(key);
     await this.assertInternal(path);
-    const created = await mkdir(dirname(path), { recursive: true });
+    const created = await makeFolder(dirname(path));
     await this.assertInternal(path);
     const tmp = this.internal('tmp', `${randomUUID()}.json`);
     await this.assertInternal(tmp);
@@ -405,10 +451,10 @@ export class LocalStorageProvider extends SelfServedProvider<LocalProviderConfig
       } finally {
         await handle.close();
       }
-      await rename(tmp, path);
+      await this.inFolderOf(path, () => rename(tmp, path), true);
       await this.syncFolders(path, created);
     } finally {
-      await rm(tmp, { force: true });
+      await rm(tmp, { force: true }).catch(() => undefined);
     }
   }
 

@@ -62,8 +62,8 @@ export class MemoryStorageProvider extends SelfServedProvider<MemoryProviderConf
   }
 
   async put(key: string, body: BodySource, options: PutOptions): Promise<PutResult> {
-    body = this.verifiedBody(body, options);
     if (options.ifNotExists && this.objects.has(key)) throw new AlreadyExistsError(`Object already exists: ${key}`);
+    body = this.verifiedBody(body, options);
     const chunks: Buffer[] = [];
     let size = 0;
     const hash = createHash('md5');

@@ -1,7 +1,8 @@
-import { addAbortSignal, PassThrough, type Readable } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
@@ -35,7 +36,7 @@ import type {
   PutResult,
   ResolvedRange,
 } from '../../contract/index.js';
-import { StorageProvider, StorageProviderType } from '../../contract/index.js';
+import { DeclaredBodyGuard, StorageProvider, StorageProviderType } from '../../contract/index.js';
 import { InvalidArgumentError, ProviderUnavailableError, RangeNotSatisfiableError, StorageError, TimeoutError } from '../../errors/index.js';
 import { contentDisposition } from '../../http/content-headers.js';
 import { resolveRange, toReadable } from '../../streams/index.js';
@@ -109,9 +110,6 @@ export function partSizeFor(configured: number | undefined, contentLength: numbe
 @Injectable()
 @StorageProviderType('s3', { config: S3ProviderConfig })
 export class S3StorageProvider extends StorageProvider<S3ProviderConfig> {
-  /** The backend stores a PutObject once its Content-Length has arrived. */
-  protected override readonly storesOnLength = true;
-
   readonly capabilities: ProviderCapabilities = {
     rangeRead: true,
     suffixRange: true,
@@ -184,52 +182,66 @@ export class S3StorageProvider extends StorageProvider<S3ProviderConfig> {
   }
 
   /**
-   * The client as lib-storage sees it, with the caller's signal on the requests that carry bytes
-   * or commit them. CreateMultipartUpload runs to its end so that its upload id is known and the
-   * upload can be aborted; AbortMultipartUpload is the cleanup itself.
+   * The client as lib-storage sees it. The caller's signal goes on the requests that carry bytes;
+   * CreateMultipartUpload runs to its end so that its upload id is known and the upload can be
+   * aborted; AbortMultipartUpload is the cleanup itself; CompleteMultipartUpload runs to its end
+   * because S3 may commit it even if the client gives up on the answer (put would then report a
+   * failure for a stored object). A request that fails is reported to `failed`: lib-storage waits
+   * for all its part uploaders, and those still reading a body that has gone quiet would wait
+   * with them.
    */
-  private clientFor(signal: AbortSignal | undefined): S3Client {
-    if (!signal) return this.client;
+  private clientFor(signal: AbortSignal | undefined, failed: (error: unknown) => void): S3Client {
     return new Proxy(this.client, {
       get(target, property, receiver) {
         if (property !== 'send') return Reflect.get(target, property, receiver);
         const send = target.send.bind(target) as (command: unknown, options?: { abortSignal?: AbortSignal }) => Promise<unknown>;
-        return (command: unknown, options?: { abortSignal?: AbortSignal }) =>
-          command instanceof AbortMultipartUploadCommand || command instanceof CreateMultipartUploadCommand
-            ? send(command, options)
-            : send(command, { ...options, abortSignal: signal });
+        return (command: unknown, options?: { abortSignal?: AbortSignal }) => {
+          const runsToItsEnd =
+            !signal ||
+            command instanceof AbortMultipartUploadCommand ||
+            command instanceof CreateMultipartUploadCommand ||
+            command instanceof CompleteMultipartUploadCommand;
+          const sent = runsToItsEnd ? send(command, options) : send(command, { ...options, abortSignal: signal });
+          if (command instanceof AbortMultipartUploadCommand) return sent;
+          return sent.catch((error: unknown) => {
+            failed(error);
+            throw error;
+          });
+        };
       },
     });
   }
 
   async put(key: string, body: BodySource, options: PutOptions): Promise<PutResult> {
-    body = this.verifiedBody(body, options);
     const { signal } = options;
     signal?.throwIfAborted();
-    // The body flows through a PassThrough so that an abort or a failing source ends it: then
-    // lib-storage stops, aborts the multipart upload, and only then rejects.
+    body = this.verifiedBody(body, options);
+    if (body instanceof Uint8Array) this.assertDeclaredLength(body.byteLength, options);
+    // A stream flows through a guard that counts it and holds it to its declared length (S3 would
+    // wait for missing bytes, or store a short object); an abort or a failing source ends it:
+    // then lib-storage stops, aborts the multipart upload, and only then rejects. lib-storage
+    // reads a part whole before sending it, and the last part after the body ended, so a body
+    // that fails at its end never completes an upload.
     let bodyError: unknown;
     let Body: Buffer | Uint8Array | Readable;
     let feeding: Promise<void> = Promise.resolve();
-    let pass: PassThrough | undefined;
-    let size = 0;
+    let pass: DeclaredBodyGuard | undefined;
     if (body instanceof Uint8Array && !signal) {
       Body = body;
     } else {
-      pass = new PassThrough();
+      pass = new DeclaredBodyGuard({ declared: options.contentLength });
       Body = pass;
-      const count = async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          size += chunk.length;
-          yield chunk;
-        }
-      };
-      feeding = pipeline(toReadable(body), count, pass, { signal }).catch((error: unknown) => {
+      feeding = pipeline(toReadable(body), pass, { signal }).catch((error: unknown) => {
         bodyError ??= error;
       });
     }
+    let backendFailure: unknown;
     const upload = new Upload({
-      client: this.clientFor(signal),
+      // A failed request ends the body's feed, so that no part uploader waits on a quiet body.
+      client: this.clientFor(signal, (error) => {
+        backendFailure ??= error;
+        pass?.destroy(error as Error);
+      }),
       queueSize: this.queueSize,
       partSize: partSizeFor(this.partSize, options.contentLength),
       params: {
@@ -248,9 +260,10 @@ export class S3StorageProvider extends StorageProvider<S3ProviderConfig> {
     try {
       const result = await upload.done();
       await feeding;
-      return { key, size: pass ? size : (body as Uint8Array).byteLength, etag: result.ETag };
+      return { key, size: pass ? pass.bytes : (body as Uint8Array).byteLength, etag: result.ETag };
     } catch (error) {
-      const fromBody = bodyError;
+      // The feed also fails when a request failed (see clientFor): that is not the body's error.
+      const fromBody = bodyError === backendFailure ? undefined : bodyError;
       pass?.destroy();
       await feeding;
       if (signal?.aborted) throw signal.reason;

@@ -73,6 +73,7 @@ export function resumableUpload(input: ResumableUploadInput): Promise<number> {
       storeFingerprintForResuming: false,
       removeFingerprintOnSuccess: true,
       ...(input.length === undefined ? { uploadLengthDeferred: true } : { uploadSize: input.length }),
+      ...(isStream(input.source) ? { fileReader: { openFile: async () => new StreamSlices(input.source as Readable) } } : {}),
       onChunkComplete: (_size, bytesAccepted) => {
         accepted = bytesAccepted;
       },
@@ -101,4 +102,54 @@ export function resumableUpload(input: ResumableUploadInput): Promise<number> {
 
 function isStream(source: Buffer | Readable): source is Readable {
   return !Buffer.isBuffer(source);
+}
+
+/**
+ * A stream as tus-js-client reads it: slices in order, the last one marked `done`. Replaces the
+ * client's own stream source, which waits forever for a next chunk when a stream of unknown
+ * length ends exactly on a chunk boundary (it learns of the end only from the 'end' event, which
+ * comes after a read it never makes). This one reads one source chunk past a slice before
+ * answering, so it always knows whether the slice is the last. A slice may be asked again from
+ * any offset within the last one (a retry resumes from the offset the server reports).
+ */
+class StreamSlices {
+  /** Unknown: the length is sent with the last slice. */
+  readonly size = null as unknown as number;
+  private readonly chunks: AsyncIterator<Buffer>;
+  /** The last slice given, starting at `position`; then the bytes read past it. */
+  private last: Buffer = Buffer.alloc(0);
+  private position = 0;
+  private ahead: Buffer[] = [];
+  private ended = false;
+
+  constructor(stream: Readable) {
+    this.chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  async slice(start: number, end: number): Promise<{ value: Buffer & { size?: number }; done: boolean }> {
+    if (start < this.position || start > this.position + this.last.length) {
+      throw new Error(`cannot read from ${start}: the stream is at ${this.position}`);
+    }
+    const wanted = end - start;
+    const parts = [this.last.subarray(start - this.position), ...this.ahead];
+    let available = parts.reduce((sum, part) => sum + part.length, 0);
+    // One byte more than wanted, or the end: only then is it known whether this slice is the last.
+    while (!this.ended && available <= wanted) {
+      const next = await this.chunks.next();
+      if (next.done) this.ended = true;
+      else {
+        parts.push(next.value);
+        available += next.value.length;
+      }
+    }
+    const all = parts.length === 1 ? parts[0] : Buffer.concat(parts, available);
+    const value: Buffer & { size?: number } = all.subarray(0, Math.min(wanted, all.length));
+    value.size = value.length;
+    this.last = value;
+    this.position = start;
+    this.ahead = available > value.length ? [all.subarray(value.length)] : [];
+    return { value, done: this.ended && this.ahead.length === 0 };
+  }
+
+  close(): void {}
 }
