@@ -20,7 +20,8 @@ export function asBoardClaims(payload: unknown): BoardClaims | null {
   const claims = payload as Record<string, unknown>;
   if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 255) return null;
   if (typeof claims.tenant !== 'string' || !IDENTIFIER.test(claims.tenant)) return null;
-  const boards = claims.boards ?? {};
+  // Required, as SECURITY.md says: a principal of no board still says so with `boards: {}`.
+  const boards = claims.boards;
   if (typeof boards !== 'object' || boards === null || Array.isArray(boards)) return null;
   for (const role of Object.values(boards)) if (role !== 'viewer' && role !== 'editor') return null;
   if (claims.global !== undefined && claims.global !== 'viewer' && claims.global !== 'editor') return null;

@@ -12,12 +12,14 @@ describe.each(DATABASE_KINDS)('cleanup: two replicas on one %s database and one 
   let a: Replica;
   let b: Replica;
   let root: string;
+  let dbUrl: string;
   let done: () => Promise<void>;
 
   beforeAll(async () => {
     const dir = await tempDir('boards-cleanup-');
     root = `${dir.path}/storage`;
     const db = await databaseUrlFor(kind, dir.path);
+    dbUrl = db.url;
     // One after the other: the second finds the migrations already run.
     a = await startReplica({ databaseUrl: db.url, root });
     b = await startReplica({ databaseUrl: db.url, root });
@@ -123,6 +125,30 @@ describe.each(DATABASE_KINDS)('cleanup: two replicas on one %s database and one 
     // Deletes that reached the shared root, per key, across both replicas: one each for what the sweep took.
     const deletes = [...a.local.calls, ...b.local.calls].filter((call) => call.op === 'delete').map((call) => call.key);
     for (const key of [expired.storageKey, abandonedKey, oldOrphan]) expect(deletes.filter((k) => k === key)).toHaveLength(1);
+  });
+
+  it('takes no object recorded under another provider name that shares the root', async () => {
+    // A second replica whose configuration names the same root twice: "local" and "alias".
+    const shared = await startReplica({
+      databaseUrl: dbUrl,
+      root,
+      cleanup: { orphanGraceHours: 0 },
+      storage: {
+        providers: {
+          local: { type: 'faulty', config: { inner: 'local', inner_config: { base_path: root } } },
+          alias: { type: 'local', config: { base_path: root } },
+        },
+      },
+    });
+    try {
+      const stored = await a.storage.storeArtifact({ ...common, body: Buffer.from('recorded under local') });
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // older than the zero grace, by mtime's second
+      const report = await shared.cleanup.sweep();
+      expect(report.orphans.map((orphan) => orphan.key)).not.toContain(stored.storageKey);
+      expect(await exists(stored.storageKey)).toBe(true);
+    } finally {
+      await shared.close();
+    }
   });
 
   it('keeps a slow upload alive: its heartbeat refreshes the pending row past the deadline', async () => {

@@ -70,12 +70,14 @@ export class CleanupQueries {
     return Boolean(result.affected);
   }
 
-  /** Which of `keys` on `provider` have a record (in any state). */
-  async recordedKeys(provider: string, keys: string[]): Promise<Set<string>> {
+  /**
+   * Which of `keys` have a record (in any state), under any provider name: two configured
+   * providers may share a root or a bucket, and an object recorded under one is no orphan of the
+   * other.
+   */
+  async recordedKeys(keys: string[]): Promise<Set<string>> {
     if (!keys.length) return new Set();
-    const rows = await this.dataSource
-      .getRepository(StoredArtifact)
-      .find({ select: { storageKey: true }, where: { provider, storageKey: In(keys) } });
+    const rows = await this.dataSource.getRepository(StoredArtifact).find({ select: { storageKey: true }, where: { storageKey: In(keys) } });
     return new Set(rows.map((row) => row.storageKey));
   }
 }

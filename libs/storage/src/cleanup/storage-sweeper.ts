@@ -98,11 +98,12 @@ export class StorageSweeper {
    * A pending row younger than the deadline protects its key; StorageService keeps the rows of
    * running uploads fresh, so only uploads whose process died get here. The row goes first (if
    * still stale), then the bytes: an upload that wakes up later finds no row and discards itself.
-   * A direct (presigned) upload has no heartbeat: its row is spared for at least the default
-   * lifetime of an upload URL.
+   * A direct (presigned) upload has no heartbeat, and its URL is checked only when the PUT
+   * starts: its row is spared for the lifetime of an upload URL, then the pending timeout (a PUT
+   * that starts just before its URL expires still has that long to stream).
    */
   private async removeAbandoned(now: Date, result: SweepResult): Promise<void> {
-    const deadlineMs = Math.max(this.cleanup.pendingTimeoutMinutes * 60_000, this.deps.options.signedUrls.expiresInSeconds * 1000);
+    const deadlineMs = this.cleanup.pendingTimeoutMinutes * 60_000 + this.deps.options.signedUrls.expiresInSeconds * 1000;
     const before = new Date(now.getTime() - deadlineMs);
     await this.batches({ status: 'pending', column: 'updatedAt', before }, async (rows, manager) => {
       for (const row of rows) {
@@ -130,7 +131,7 @@ export class StorageSweeper {
         do {
           const page = await this.deps.resilience.call(name, 'list', () => provider.list({ prefix: '', cursor, limit: size }), { idempotent: true });
           const candidates = page.items.filter((item) => isServiceKey(item.key) && item.lastModified.getTime() < cutoff);
-          const recorded = await this.deps.queries.recordedKeys(name, candidates.map((item) => item.key));
+          const recorded = await this.deps.queries.recordedKeys(candidates.map((item) => item.key));
           for (const item of candidates) {
             if (recorded.has(item.key)) continue;
             if (await this.removeObject(name, item.key, result)) {
