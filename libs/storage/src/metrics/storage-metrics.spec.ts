@@ -79,4 +79,17 @@ describe('StorageMetrics', () => {
     body = (await live.scrape()).body;
     expect(body).toContain('boards_storage_stored_artifacts{provider="local",artifact_type="video"} 1');
   });
+
+  it('answers a scrape within seconds while the stored-bytes query stalls, with the last values', async () => {
+    let stall = false;
+    const rows: StoredBytesRow[] = [{ provider: 'local', artifactType: 'image', bytes: 42, artifacts: 1 }];
+    const metrics = new StorageMetrics({ registry: new Registry(), storedBytesRefreshSeconds: 0 }, () => (stall ? new Promise(() => undefined) : Promise.resolve(rows)));
+    expect((await metrics.scrape()).body).toContain('artifact_type="image"');
+    stall = true;
+    const started = Date.now();
+    const scraped = await metrics.scrape();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(scraped.body).toMatch(/stored_bytes\{[^}]*artifact_type="image"[^}]*\} 42/);
+  }, 10_000);
 });
+

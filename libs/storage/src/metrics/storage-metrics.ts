@@ -22,6 +22,9 @@ const FROM_CIRCUIT_STATE: Record<CircuitState, BreakerState> = {
 const BYTES_IN = new Set(['store', 'complete_upload']);
 const BYTES_OUT = new Set(['read']);
 
+/** Longest a scrape waits for the stored-bytes query before answering with the last values. */
+const STORED_QUERY_WAIT_MS = 2000;
+
 /**
  * The design's StorageMetrics as Prometheus metrics: operations, latency, bytes in and out,
  * errors by code, bytes stored per provider and artifact type, and circuit breaker state.
@@ -134,14 +137,30 @@ export class StorageMetrics {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
-  /** Refreshes both stored-bytes gauges from one query, at most once per refresh period. */
+  /**
+   * Refreshes both stored-bytes gauges from one query, at most once per refresh period. A scrape
+   * waits for it at most STORED_QUERY_WAIT_MS: a database that stalls must not stall /metrics,
+   * which then answers with the last values while the query goes on.
+   */
   private async refreshStored(): Promise<void> {
     if (!this.storedSource) return;
     if (this.refreshMs > 0 && Date.now() - this.storedAt < this.refreshMs) return;
     this.refreshing ??= this.queryStored().finally(() => {
       this.refreshing = undefined;
     });
-    await this.refreshing;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        if (!this.lastRefreshFailed) this.logger.warn(`stored-bytes query takes longer than ${STORED_QUERY_WAIT_MS} ms; answering with the last values`);
+        resolve();
+      }, STORED_QUERY_WAIT_MS);
+      timer.unref();
+    });
+    try {
+      await Promise.race([this.refreshing, waited]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async queryStored(): Promise<void> {
