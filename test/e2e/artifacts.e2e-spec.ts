@@ -138,6 +138,27 @@ describe('reference server: artifacts API', () => {
     expect(sha(Buffer.from(await content.arrayBuffer()))).toBe(sha(body));
   });
 
+  it('its signed URLs stop working once the artifact is deleted: no replayed upload, no download of new bytes', async () => {
+    const body = Buffer.from('first bytes');
+    const created = await fetch(`${server.url}/uploads`, {
+      method: 'POST',
+      headers: { ...editor, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'text', boardId: 'b1', contentType: 'text/plain', size: body.length }),
+    });
+    const upload = await created.json();
+    expect((await fetch(upload.url, { method: upload.method, headers: upload.headers, body })).status).toBe(200);
+    expect((await fetch(`${server.url}/uploads/${upload.artifactId}/complete`, { method: 'POST', headers: editor })).status).toBe(200);
+    const { url: downloadUrl } = await (await fetch(`${server.url}/artifacts/${upload.artifactId}/download-url`, { headers: editor })).json();
+    expect((await fetch(downloadUrl)).status).toBe(200);
+
+    expect((await fetch(`${server.url}/artifacts/${upload.artifactId}`, { method: 'DELETE', headers: editor })).status).toBe(204);
+    // Both URLs are still within their lifetime and correctly signed.
+    const replayed = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: Buffer.from('other bytes')});
+    expect(replayed.status).toBe(404);
+    expect((await fetch(downloadUrl)).status).toBe(404);
+    expect(await readdir(server.storageRoot, { recursive: true })).not.toContainEqual(expect.stringContaining(upload.artifactId));
+  });
+
   it('refuses a direct upload of a type not allowed (415) or over the limit (413) when it is asked for', async () => {
     const ask = (contentType: string, size: number) =>
       fetch(`${server.url}/uploads`, {

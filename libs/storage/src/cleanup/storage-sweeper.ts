@@ -6,6 +6,9 @@ import type { StoredArtifact } from '../registry/index.js';
 import type { StorageResilience } from '../resilience/storage-resilience.js';
 import type { StorageInstrumentation } from '../service/instrumentation.js';
 import { CleanupQueries } from './cleanup.queries.js';
+import { isServiceKey } from '../keys/index.js';
+
+export { isServiceKey };
 
 /** What one sweep did. Ids and keys are listed so operators (and tests) can see exactly what went. */
 export interface SweepResult {
@@ -21,15 +24,6 @@ export interface SweepResult {
   failed: { provider: string; key: string; code: string }[];
 }
 
-/**
- * The shape of every key StorageService writes: `.../{artifact}_{yyyymmddhhmmss}_{8 hex}/{variant}`.
- * The orphan scan only ever removes keys of this shape, so foreign objects sharing a bucket are safe.
- */
-const SERVICE_KEY = /(?:^|\/)[A-Za-z0-9][A-Za-z0-9_.-]*_\d{14}_[0-9a-f]{8}\/[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
-export function isServiceKey(key: string): boolean {
-  return SERVICE_KEY.test(key);
-}
 
 export interface SweeperDeps {
   options: ResolvedStorageOptions;

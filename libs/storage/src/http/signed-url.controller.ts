@@ -7,10 +7,11 @@ import {
   ObjectNotFoundError,
   PayloadTooLargeError,
 } from '../errors/index.js';
-import { assertValidKey } from '../keys/index.js';
+import { assertValidKey, isServiceKey } from '../keys/index.js';
 import { AuditAction } from '../audit/audit.decorator.js';
 import { SelfServedProvider } from '../providers/self-served.provider.js';
 import { StorageProviderRegistry } from '../providers/storage-provider.registry.js';
+import { ArtifactRegistry } from '../registry/index.js';
 import { parseContentType } from '../service/content-type.js';
 import { MeteredStream, parseRangeHeader } from '../streams/index.js';
 import { applyContentHeaders } from './content-headers.js';
@@ -24,7 +25,22 @@ import { StorageExceptionFilter } from './storage-exception.filter.js';
 @Controller()
 @UseFilters(StorageExceptionFilter)
 export class SignedUrlController {
-  constructor(@Inject(StorageProviderRegistry) private readonly providers: StorageProviderRegistry) {}
+  constructor(
+    @Inject(StorageProviderRegistry) private readonly providers: StorageProviderRegistry,
+    @Inject(ArtifactRegistry) private readonly registry: ArtifactRegistry,
+  ) {}
+
+  /**
+   * A signed URL outlives what it was issued for: the artifact may have been deleted, the upload
+   * completed or abandoned. For a key StorageService made, the record must still allow the
+   * request: a ready artifact to read, a pending upload to send bytes to. (Keys of other shapes
+   * were presigned through the provider directly; their signature is all there is to check.)
+   */
+  private async assertRecordAllows(providerName: string, key: string, status: 'ready' | 'pending'): Promise<void> {
+    if (!isServiceKey(key)) return;
+    const record = await this.registry.findByLocation(providerName, key);
+    if (record?.status !== status) throw new ObjectNotFoundError('signed URL target');
+  }
 
   private target(request: Request) {
     const providerName = String(request.params.provider);
@@ -51,6 +67,7 @@ export class SignedUrlController {
   private async serve(request: Request, response: Response, headOnly: boolean): Promise<void> {
     const { provider, providerName, key } = this.target(request);
     const claims = provider.signer.verify({ method: 'GET', provider: providerName, key, query: request.query });
+    await this.assertRecordAllows(providerName, key, 'ready');
     const range = parseRangeHeader(request.headers.range);
     if (headOnly) {
       const info = await provider.head(key);
@@ -73,6 +90,7 @@ export class SignedUrlController {
   async upload(@Req() request: Request, @Res() response: Response): Promise<void> {
     const { provider, providerName, key } = this.target(request);
     const claims = provider.signer.verify({ method: 'PUT', provider: providerName, key, query: request.query });
+    await this.assertRecordAllows(providerName, key, 'pending');
     const declared = parseContentType(request.headers['content-type']);
     if (!claims.contentType || declared.essence !== claims.contentType.toLowerCase()) {
       throw new ContentTypeNotAllowedError(`This upload URL accepts only ${claims.contentType ?? 'no'} content`);

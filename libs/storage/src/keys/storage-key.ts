@@ -179,3 +179,13 @@ export function buildTempKey(tenant: string, scope: string, artifactId: string, 
   assertValidKey(key);
   return key;
 }
+
+/**
+ * The shape of every key StorageService writes: `.../{artifact}_{yyyymmddhhmmss}_{8 hex}/{variant}`.
+ * The orphan scan only ever removes keys of this shape, so foreign objects sharing a bucket are safe.
+ */
+const SERVICE_KEY = /(?:^|\/)[A-Za-z0-9][A-Za-z0-9_.-]*_\d{14}_[0-9a-f]{8}\/[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export function isServiceKey(key: string): boolean {
+  return SERVICE_KEY.test(key);
+}
