@@ -1,13 +1,9 @@
+import './utc.js';
 import 'reflect-metadata';
 import { JwtService } from '@nestjs/jwt';
 import { ConfigurationError } from '@app/storage';
 import { createServer, logStartup } from './bootstrap.js';
 import { loadSettings } from './settings.js';
-
-// The registry's timestamps are stored without a time zone on PostgreSQL, written and compared
-// in the process's local time: every process sharing the database must use the same zone, or a
-// sweeper in another one takes running uploads for abandoned ones. The server always runs in UTC.
-process.env.TZ = 'UTC';
 
 const settings = loadSettings();
 try {
