@@ -20,6 +20,17 @@ describe('reference server: artifacts API', () => {
     await server?.close();
   });
 
+  /** POST /uploads for board b1, as the editor. */
+  function askUpload(type: string, contentType: string, size: number) {
+    return fetch(`${server.url}/uploads`, {
+      method: 'POST',
+      headers: { ...editor, 'content-type': 'application/json' },
+      body: JSON.stringify({ type, boardId: 'b1', contentType, size }),
+    });
+  }
+
+  const complete = (artifactId: string) => fetch(`${server.url}/uploads/${artifactId}/complete`, { method: 'POST', headers: editor });
+
   async function upload(body: Buffer | string, contentType = 'text/plain', query = 'type=text&boardId=b1', headers = editor) {
     return fetch(`${server.url}/artifacts?${query}`, { method: 'POST', headers: { ...headers, 'content-type': contentType }, body: body as BodyInit });
   }
@@ -88,11 +99,7 @@ describe('reference server: artifacts API', () => {
 
   it('runs a direct upload: presign, PUT, complete', async () => {
     const body = Buffer.from('direct upload body');
-    const created = await fetch(`${server.url}/uploads`, {
-      method: 'POST',
-      headers: { ...editor, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'text', boardId: 'b1', contentType: 'text/plain', size: body.length }),
-    });
+    const created = await askUpload('text', 'text/plain', body.length);
     expect(created.status).toBe(201);
     const upload = await created.json();
     expect(upload).toMatchObject({ method: 'PUT', headers: { 'content-type': 'text/plain' } });
@@ -107,7 +114,7 @@ describe('reference server: artifacts API', () => {
     const again = await fetch(upload.url, { method: upload.method, headers: upload.headers, body });
     expect(again.status).toBe(409);
 
-    const completed = await fetch(`${server.url}/uploads/${upload.artifactId}/complete`, { method: 'POST', headers: editor });
+    const completed = await complete(upload.artifactId);
     expect(completed.status).toBe(200);
     expect(await completed.json()).toMatchObject({ id: upload.artifactId, size: body.length, sha256: sha(body), status: 'ready' });
     const content = await fetch(`${server.url}/artifacts/${upload.artifactId}/content`, { headers: viewer });
@@ -116,16 +123,12 @@ describe('reference server: artifacts API', () => {
 
   it('completes an upload once however many completions race, and keeps its bytes', async () => {
     const body = Buffer.alloc(2 * 1024 * 1024, 7);
-    const created = await fetch(`${server.url}/uploads`, {
-      method: 'POST',
-      headers: { ...editor, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'bin', boardId: 'b1', contentType: 'application/octet-stream', size: body.length }),
-    });
+    const created = await askUpload('bin', 'application/octet-stream', body.length);
     const upload = await created.json();
     expect((await fetch(upload.url, { method: upload.method, headers: upload.headers, body })).status).toBe(200);
     const completions = await Promise.all(
       [1, 2, 3, 4].map(async () => {
-        const response = await fetch(`${server.url}/uploads/${upload.artifactId}/complete`, { method: 'POST', headers: editor });
+        const response = await complete(upload.artifactId);
         return { status: response.status, record: await response.json() };
       }),
     );
@@ -140,32 +143,23 @@ describe('reference server: artifacts API', () => {
 
   it('its signed URLs stop working once the artifact is deleted: no replayed upload, no download of new bytes', async () => {
     const body = Buffer.from('first bytes');
-    const created = await fetch(`${server.url}/uploads`, {
-      method: 'POST',
-      headers: { ...editor, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'text', boardId: 'b1', contentType: 'text/plain', size: body.length }),
-    });
+    const created = await askUpload('text', 'text/plain', body.length);
     const upload = await created.json();
     expect((await fetch(upload.url, { method: upload.method, headers: upload.headers, body })).status).toBe(200);
-    expect((await fetch(`${server.url}/uploads/${upload.artifactId}/complete`, { method: 'POST', headers: editor })).status).toBe(200);
+    expect((await complete(upload.artifactId)).status).toBe(200);
     const { url: downloadUrl } = await (await fetch(`${server.url}/artifacts/${upload.artifactId}/download-url`, { headers: editor })).json();
     expect((await fetch(downloadUrl)).status).toBe(200);
 
     expect((await fetch(`${server.url}/artifacts/${upload.artifactId}`, { method: 'DELETE', headers: editor })).status).toBe(204);
     // Both URLs are still within their lifetime and correctly signed.
-    const replayed = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: Buffer.from('other bytes')});
+    const replayed = await fetch(upload.url, { method: upload.method, headers: upload.headers, body: Buffer.from('other bytes') });
     expect(replayed.status).toBe(404);
     expect((await fetch(downloadUrl)).status).toBe(404);
     expect(await readdir(server.storageRoot, { recursive: true })).not.toContainEqual(expect.stringContaining(upload.artifactId));
   });
 
   it('refuses a direct upload of a type not allowed (415) or over the limit (413) when it is asked for', async () => {
-    const ask = (contentType: string, size: number) =>
-      fetch(`${server.url}/uploads`, {
-        method: 'POST',
-        headers: { ...editor, 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'bin', boardId: 'b1', contentType, size }),
-      });
+    const ask = (contentType: string, size: number) => askUpload('bin', contentType, size);
     const wrongType = await ask('application/x-msdownload', 10);
     expect(wrongType.status).toBe(415);
     expect((await wrongType.json()).code).toBe('E_CONTENT_TYPE_NOT_ALLOWED');
@@ -191,13 +185,9 @@ describe('reference server: artifacts API', () => {
   });
 
   it('completing an upload whose bytes never arrived is a 404 and keeps it pending', async () => {
-    const created = await fetch(`${server.url}/uploads`, {
-      method: 'POST',
-      headers: { ...editor, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'text', boardId: 'b1', contentType: 'text/plain', size: 3 }),
-    });
+    const created = await askUpload('text', 'text/plain', 3);
     const upload = await created.json();
-    const completed = await fetch(`${server.url}/uploads/${upload.artifactId}/complete`, { method: 'POST', headers: editor });
+    const completed = await complete(upload.artifactId);
     expect(completed.status).toBe(404);
   });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ConfigurationError } from '../errors/index.js';
-import { BUILT_IN_PROVIDER_TYPES } from '../providers/builtin-types.js';
+import { builtInType } from '../providers/builtin-types.js';
 import { resolveStorageOptions } from './resolve-options.js';
 import type { StorageModuleOptions } from './storage-options.js';
 import { camelToSnake, validatePlain } from './validate.js';
@@ -134,8 +134,7 @@ export function parseStorageConfig(
 function builtInConfigProblems(providers: unknown): string[] {
   if (!providers || typeof providers !== 'object') return [];
   return Object.entries(providers as Record<string, { type?: unknown; config?: unknown }>).flatMap(([name, definition]) => {
-    const type = definition?.type;
-    const configClass = typeof type === 'string' && Object.hasOwn(BUILT_IN_PROVIDER_TYPES, type) ? BUILT_IN_PROVIDER_TYPES[type].config : undefined;
+    const configClass = builtInType(definition?.type)?.config;
     return configClass ? validatePlain(configClass, definition.config ?? {}, `providers.${name}.config`).problems : [];
   });
 }

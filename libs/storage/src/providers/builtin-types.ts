@@ -49,3 +49,8 @@ export const BUILT_IN_PROVIDER_TYPES: Record<string, BuiltInProviderType> = {
     packages: ['@supabase/storage-js@2.109.0', 'tus-js-client@^4'],
   },
 };
+
+/** The built-in type of that name, if any (own names only: `constructor` is no type). */
+export function builtInType(type: unknown): BuiltInProviderType | undefined {
+  return typeof type === 'string' && Object.hasOwn(BUILT_IN_PROVIDER_TYPES, type) ? BUILT_IN_PROVIDER_TYPES[type] : undefined;
+}

@@ -7,7 +7,7 @@ import {
 } from '../contract/index.js';
 import { validatePlain, type ResolvedStorageOptions } from '../config/index.js';
 import { ConfigurationError, StorageError } from '../errors/index.js';
-import { BUILT_IN_PROVIDER_TYPES } from './builtin-types.js';
+import { BUILT_IN_PROVIDER_TYPES, builtInType } from './builtin-types.js';
 
 function isMissingModule(error: unknown): boolean {
   const code = (error as { code?: string })?.code;
@@ -40,7 +40,7 @@ async function resolveTypeClasses(
     }
     // loadStorageConfig checks a built-in type's config block with the built-in class: a custom
     // class under the same name would be judged by the wrong rules.
-    if (Object.hasOwn(BUILT_IN_PROVIDER_TYPES, metadata.type)) {
+    if (builtInType(metadata.type)) {
       problems.push(`providerTypes: ${cls.name} is registered as "${metadata.type}", the name of a built-in type; give it a name of its own`);
       continue;
     }
@@ -53,7 +53,7 @@ async function resolveTypeClasses(
       classes.set(type, custom.get(type)!);
       continue;
     }
-    const builtIn = Object.hasOwn(BUILT_IN_PROVIDER_TYPES, type) ? BUILT_IN_PROVIDER_TYPES[type] : undefined;
+    const builtIn = builtInType(type);
     const users = definitions.filter(([, d]) => d.type === type).map(([name]) => `providers.${name}.type`);
     if (!builtIn) {
       const known = [...new Set([...Object.keys(BUILT_IN_PROVIDER_TYPES), ...custom.keys()])].join(', ');

@@ -225,13 +225,13 @@ export class S3StorageProvider extends StorageProvider<S3ProviderConfig> {
     let bodyError: unknown;
     let Body: Buffer | Uint8Array | Readable;
     let feeding: Promise<void> = Promise.resolve();
-    let pass: DeclaredBodyGuard | undefined;
+    let feed: DeclaredBodyGuard | undefined;
     if (body instanceof Uint8Array && !signal) {
       Body = body;
     } else {
-      pass = new DeclaredBodyGuard({ declared: options.contentLength });
-      Body = pass;
-      feeding = pipeline(toReadable(body), pass, { signal }).catch((error: unknown) => {
+      feed = new DeclaredBodyGuard({ declared: options.contentLength });
+      Body = feed;
+      feeding = pipeline(toReadable(body), feed, { signal }).catch((error: unknown) => {
         bodyError ??= error;
       });
     }
@@ -240,7 +240,7 @@ export class S3StorageProvider extends StorageProvider<S3ProviderConfig> {
       // A failed request ends the body's feed, so that no part uploader waits on a quiet body.
       client: this.clientFor(signal, (error) => {
         backendFailure ??= error;
-        pass?.destroy(error as Error);
+        feed?.destroy(error as Error);
       }),
       queueSize: this.queueSize,
       partSize: partSizeFor(this.partSize, options.contentLength),
@@ -260,11 +260,11 @@ export class S3StorageProvider extends StorageProvider<S3ProviderConfig> {
     try {
       const result = await upload.done();
       await feeding;
-      return { key, size: pass ? pass.bytes : (body as Uint8Array).byteLength, etag: result.ETag };
+      return { key, size: feed ? feed.bytes : (body as Uint8Array).byteLength, etag: result.ETag };
     } catch (error) {
       // The feed also fails when a request failed (see clientFor): that is not the body's error.
       const fromBody = bodyError === backendFailure ? undefined : bodyError;
-      pass?.destroy();
+      feed?.destroy();
       await feeding;
       if (signal?.aborted) throw signal.reason;
       if (fromBody) throw fromBody;
