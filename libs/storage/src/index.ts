@@ -28,7 +28,7 @@ export { StorageInstrumentation, operationLogFields, type BreakerState, type Ope
 export { selectProvider } from './service/routing.js';
 export { StorageService } from './service/storage.service.js';
 export * from './resilience/index.js';
-// The job scope only: the sweeper (with @nestjs/schedule) is its own entry, @app/storage/cleanup.
+// The job scope only: the sweeper (with @nestjs/schedule) is its own entry, @boards/storage/cleanup.
 export { GenerationJobScope, type JobOutcome, type JobScopeStorage } from './cleanup/job-scope.js';
 export { StorageLease } from './cleanup/locks/storage-lease.entity.js';
 export { CreateStorageLeases1764480002000 } from './cleanup/migrations/1764480002000-create-storage-leases.js';

@@ -1,4 +1,4 @@
-// A separate entry (`@app/storage/health`): importing it loads @nestjs/terminus, the main entry never does.
+// A separate entry (`@boards/storage/health`): importing it loads @nestjs/terminus, the main entry never does.
 export { redactMessage } from './redact-message.js';
 export { DATABASE_HEALTH_KEY, StorageHealthIndicator, providerHealthKey } from './storage-health.indicator.js';
 export { StorageHealthModule } from './storage-health.module.js';

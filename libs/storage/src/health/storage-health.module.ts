@@ -16,7 +16,7 @@ const {
 
 /**
  * Health checks of the storage module for Terminus: provides StorageHealthIndicator and
- * re-exports TerminusModule (HealthCheckService). Imported from `@app/storage/health`, so an app
+ * re-exports TerminusModule (HealthCheckService). Imported from `@boards/storage/health`, so an app
  * that never imports it never loads Terminus. Needs StorageModule in the same application.
  */
 @Module({})

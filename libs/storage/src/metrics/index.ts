@@ -1,4 +1,4 @@
-// A separate entry (`@app/storage/metrics`): importing it loads prom-client, the main entry never does.
+// A separate entry (`@boards/storage/metrics`): importing it loads prom-client, the main entry never does.
 export { MetricsStorageInstrumentation } from './metrics.instrumentation.js';
 export { StorageMetrics } from './storage-metrics.js';
 export { StorageMetricsModule } from './storage-metrics.module.js';

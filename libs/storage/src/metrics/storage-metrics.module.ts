@@ -27,7 +27,7 @@ function lookUp(moduleRef: ModuleRef): ArtifactRegistry | undefined {
 }
 
 /**
- * Prometheus metrics of the storage module. Importing it (from `@app/storage/metrics`, so
+ * Prometheus metrics of the storage module. Importing it (from `@boards/storage/metrics`, so
  * prom-client loads only then) makes every StorageService report to StorageMetrics; serve
  * `StorageMetrics.scrape()` from a route of your choice.
  */
