@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import busboy from 'busboy';
-import { InvalidArgumentError, holdErrors } from '@app/storage';
+import { InvalidArgumentError, PayloadTooLargeError, type StorageError, holdErrors } from '@app/storage';
 
 export interface MultipartFile {
   stream: Readable;
@@ -10,8 +10,16 @@ export interface MultipartFile {
 }
 
 /**
+ * Bytes that file fields other than `file` may carry together. They are read and dropped (a
+ * browser sends an empty part for every empty file input of a form), so they are bounded.
+ */
+export const OTHER_FILE_FIELDS_LIMIT = 1024 * 1024;
+
+/**
  * Streams the `file` field of a multipart/form-data request (busboy: nothing is buffered).
- * Resolves once the file part starts; malformed or truncated forms fail with a 400.
+ * Resolves once the file part starts. The part's stream ends only once the whole form has been
+ * parsed, so a form that is malformed or cut short anywhere, even after the file part, fails the
+ * upload with a 400 and stores nothing.
  */
 export function multipartFile(request: IncomingMessage, body: Readable): Promise<MultipartFile> {
   return new Promise((resolve, reject) => {
@@ -19,36 +27,58 @@ export function multipartFile(request: IncomingMessage, body: Readable): Promise
     try {
       parser = busboy({
         headers: request.headers,
-        limits: { files: 1, fields: 20, fieldSize: 4096, parts: 25, headerPairs: 50, fieldNameSize: 100 },
+        limits: { files: 10, fields: 20, fieldSize: 4096, parts: 25, headerPairs: 50, fieldNameSize: 100 },
       });
     } catch (error) {
       reject(new InvalidArgumentError(`Malformed multipart request: ${(error as Error).message}`));
       return;
     }
     let file: PassThrough | undefined;
-    const fail = (error: Error) => {
-      const typed = new InvalidArgumentError(`Malformed multipart body: ${error.message}`);
-      if (file) file.destroy(typed);
-      else reject(typed);
+    let fileEnded = false;
+    let formEnded = false;
+    let failed = false;
+    let otherBytes = 0;
+    const fail = (error: StorageError) => {
+      if (failed) return;
+      failed = true;
+      if (file) file.destroy(error);
+      else reject(error);
+    };
+    const malformed = (error: Error) => fail(new InvalidArgumentError(`Malformed multipart body: ${error.message}`));
+    const endFile = () => {
+      if (file && fileEnded && formEnded && !failed) file.end();
     };
     parser.on('file', (name, stream, info) => {
       if (name !== 'file' || file) {
+        stream.on('data', (chunk: Buffer) => {
+          otherBytes += chunk.length;
+          if (otherBytes > OTHER_FILE_FIELDS_LIMIT) fail(new PayloadTooLargeError(OTHER_FILE_FIELDS_LIMIT, { details: { field: name } }));
+        });
         stream.resume();
         return;
       }
       file = holdErrors(new PassThrough()); // a form that breaks before the storage reads the part fails it, not the process
-      stream.on('error', (error: Error) => file!.destroy(new InvalidArgumentError(`Malformed multipart body: ${error.message}`)));
-      stream.on('limit', () => file!.destroy(new InvalidArgumentError('Multipart file part too large')));
-      stream.pipe(file);
+      stream.on('error', malformed);
+      stream.on('limit', () => fail(new InvalidArgumentError('Multipart file part too large')));
+      stream.on('end', () => {
+        fileEnded = true;
+        endFile();
+      });
+      stream.pipe(file, { end: false });
       resolve({ stream: file, contentType: info.mimeType, filename: info.filename || undefined });
     });
-    parser.on('error', fail);
-    parser.on('partsLimit', () => fail(new Error('too many parts')));
-    parser.on('filesLimit', () => undefined);
-    parser.on('close', () => {
-      if (!file) reject(new InvalidArgumentError('Multipart request has no "file" field'));
+    parser.on('error', malformed);
+    parser.on('partsLimit', () => malformed(new Error('too many parts')));
+    parser.on('filesLimit', () => malformed(new Error('too many file fields')));
+    // 'finish' comes only after the closing boundary; a form cut short fails with 'error' instead.
+    parser.on('finish', () => {
+      formEnded = true;
+      endFile();
     });
-    body.on('error', (error) => fail(error));
+    parser.on('close', () => {
+      if (!file) fail(new InvalidArgumentError('Multipart request has no "file" field'));
+    });
+    body.on('error', malformed);
     body.pipe(parser);
   });
 }

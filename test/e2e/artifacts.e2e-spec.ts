@@ -53,6 +53,36 @@ describe('reference server: artifacts API', () => {
     expect(await response.json()).toMatchObject({ contentType: 'application/json', size: 7, sha256: sha('{"a":1}') });
   });
 
+  it('stores the "file" field when other file fields come first (a browser sends empty ones for empty inputs)', async () => {
+    const form = new FormData();
+    form.append('thumb', new Blob([], { type: 'application/octet-stream' }), '');
+    form.append('preview', new Blob(['not this one'], { type: 'text/plain' }), 'p.txt');
+    form.append('file', new Blob(['the file'], { type: 'text/plain' }), 'f.txt');
+    const response = await fetch(`${server.url}/artifacts?type=text&boardId=b1`, { method: 'POST', headers: editor, body: form });
+    expect(response.status).toBe(201);
+    expect(await response.json()).toMatchObject({ size: 8, sha256: sha('the file') });
+  });
+
+  it('stores nothing from a form cut short after its file part', async () => {
+    const boundary = 'cutShort7';
+    const body = [`--${boundary}`, 'Content-Disposition: form-data; name="file"; filename="a.txt"', 'Content-Type: text/plain', '', 'complete file', `--${boundary}`, 'Content-Disposition: form-data; name="note"', '', 'trunc'].join('\r\n');
+    const before = await (await fetch(`${server.url}/boards/b1/artifacts?type=cut`, { headers: viewer })).json();
+    const response = await fetch(`${server.url}/artifacts?type=cut&boardId=b1`, { method: 'POST', headers: { ...editor, 'content-type': `multipart/form-data; boundary=${boundary}` }, body });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code: 'E_INVALID_ARGUMENT', message: expect.stringContaining('Unexpected end of form') });
+    const after = await (await fetch(`${server.url}/boards/b1/artifacts?type=cut`, { headers: viewer })).json();
+    expect(after.items).toEqual(before.items);
+  });
+
+  it('refuses other file fields past their bound with a 413', async () => {
+    const form = new FormData();
+    form.append('extra', new Blob([Buffer.alloc(1024 * 1024 + 1, 1)], { type: 'application/octet-stream' }), 'big.bin');
+    form.append('file', new Blob(['x'], { type: 'text/plain' }), 'f.txt');
+    const response = await fetch(`${server.url}/artifacts?type=text&boardId=b1`, { method: 'POST', headers: editor, body: form });
+    expect(response.status).toBe(413);
+    expect((await response.json()).code).toBe('E_TOO_LARGE');
+  });
+
   it('reads the record, the bytes, a range and validates the ETag', async () => {
     const created = await (await upload('0123456789')).json();
     const record = await fetch(`${server.url}/artifacts/${created.id}`, { headers: viewer });
