@@ -1,7 +1,6 @@
 import { Module, RequestMethod, type DynamicModule, type MiddlewareConsumer, type NestModule, type Type } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { json } from 'express';
 import {
   ArtifactAuthorizer,
   CONTENT_VALIDATION_INSPECTORS,
@@ -20,6 +19,7 @@ import { ServerHealthModule } from './health/health.module.js';
 import { ServerMetricsModule } from './metrics/metrics.module.js';
 import { ServerSecurityModule } from './security/security.module.js';
 import type { ServerSettings } from './settings.js';
+import { flatJsonBody } from './artifacts/json-body.js';
 
 export interface AppModuleOptions {
   settings: ServerSettings;
@@ -57,6 +57,6 @@ export class AppModule implements NestModule {
 
   configure(consumer: MiddlewareConsumer): void {
     // Only JSON routes get a body parser: upload routes stream the raw request.
-    consumer.apply(json({ limit: '16kb' })).forRoutes({ path: 'uploads', method: RequestMethod.POST });
+    consumer.apply(flatJsonBody()).forRoutes({ path: 'uploads', method: RequestMethod.POST });
   }
 }

@@ -29,7 +29,7 @@ export class ArtifactsController {
   /** Stores the raw body (or the `file` field of a multipart form) as an artifact. */
   @Post('artifacts')
   @AuditAction('artifact.store')
-  @ArtifactAccess('write', { board: { from: 'query', name: 'boardId' }, type: { from: 'query', name: 'type' } })
+  @ArtifactAccess('write', { board: { from: 'query', name: 'boardId' }, type: { from: 'query', name: 'type', required: true } })
   async create(
     @Req() request: Request,
     @Res() response: Response,

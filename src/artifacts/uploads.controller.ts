@@ -31,7 +31,7 @@ export class UploadsController {
 
   @Post()
   @AuditAction('upload.create')
-  @ArtifactAccess('write', { board: { from: 'body', name: 'boardId' }, type: { from: 'body', name: 'type' } })
+  @ArtifactAccess('write', { board: { from: 'body', name: 'boardId' }, type: { from: 'body', name: 'type', required: true } })
   async create(
     @Body(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, exceptionFactory: validationFailed }))
     body: CreateUploadDto,

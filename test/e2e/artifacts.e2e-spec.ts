@@ -214,6 +214,34 @@ describe('reference server: artifacts API', () => {
     expect(notJson.status).toBe(400);
   });
 
+  it('answers a direct upload request that is not a flat JSON object with a 400, whoever asks', async () => {
+    const boardEditor = { ...editor, 'content-type': 'application/json' };
+    const nested = `{"type":"text","boardId":"b1","contentType":"text/plain","size":1,"x":${'['.repeat(3000)}${']'.repeat(3000)}}`;
+    const cases: Array<[string, RequestInit, string, RegExp]> = [
+      ['an array', { headers: boardEditor, body: '[]' }, 'E_INVALID_ARGUMENT', /JSON object/],
+      ['an empty body', { headers: boardEditor, body: '' }, 'E_INVALID_ARGUMENT', /"type" is required/],
+      ['an empty object', { headers: boardEditor, body: '{}' }, 'E_INVALID_ARGUMENT', /"type" is required/],
+      ['text/plain', { headers: { ...editor, 'content-type': 'text/plain' }, body: JSON.stringify({ type: 'text', boardId: 'b1', contentType: 'text/plain', size: 1 }) }, 'E_INVALID_ARGUMENT', /JSON object/],
+      ['3,000 nested arrays', { headers: boardEditor, body: nested }, 'E_INVALID_ARGUMENT', /"x" must be/],
+      ['a __proto__ field', { headers: boardEditor, body: '{"type":"text","boardId":"b1","contentType":"text/plain","size":1,"__proto__":{"x":1}}' }, 'E_INVALID_ARGUMENT', /__proto__/],
+      ['a constructor field', { headers: boardEditor, body: '{"type":"text","boardId":"b1","contentType":"text/plain","size":1,"constructor":"x"}' }, 'E_INVALID_ARGUMENT', /constructor/],
+      ['not JSON', { headers: boardEditor, body: '{"type":' }, 'E_INVALID_ARGUMENT', /not valid JSON/],
+      ['over 16 KB', { headers: boardEditor, body: JSON.stringify({ type: 'text', boardId: 'b1', contentType: 'text/plain', size: 1, pad: 'x'.repeat(17_000) }) }, 'E_TOO_LARGE', /limit/],
+      ['an unknown charset', { headers: { ...editor, 'content-type': 'application/json; charset=latin-9' }, body: '{}' }, 'E_CONTENT_TYPE_NOT_ALLOWED', /charset/],
+    ];
+    const answers = await Promise.all(
+      cases.map(async ([name, init]) => {
+        const response = await fetch(`${server.url}/uploads`, { method: 'POST', ...init });
+        return [name, response.status, await response.json()] as const;
+      }),
+    );
+    for (const [index, [name, status, body]] of answers.entries()) {
+      const [, , code, message] = cases[index];
+      expect({ name, status, code: body.code }).toEqual({ name, status: code === 'E_INVALID_ARGUMENT' ? 400 : code === 'E_TOO_LARGE' ? 413 : 415, code });
+      expect(body.message, name).toMatch(message);
+    }
+  });
+
   it('completing an upload whose bytes never arrived is a 404 and keeps it pending', async () => {
     const created = await askUpload('text', 'text/plain', 3);
     const upload = await created.json();

@@ -10,9 +10,21 @@ export interface ArtifactAccessOptions {
    * For routes without an artifact (create, list): where the board id is read from, e.g.
    * `{ from: 'query', name: 'boardId' }`. A missing board id means a global artifact.
    */
-  board?: { from: 'query' | 'params' | 'body'; name: string };
+  board?: ArtifactAccessSource;
   /** Where the artifact type is read from, for create routes (passed to the authorizer). */
-  type?: { from: 'query' | 'params' | 'body'; name: string };
+  type?: ArtifactAccessSource;
+}
+
+/**
+ * A request value the guard reads. With `required`, a request without it is refused with a 400
+ * before any access decision (otherwise a missing board reads as a global target, and the caller
+ * may get a 403 for what is a malformed request). With `from: 'body'`, a body that is not a JSON
+ * object is always a 400.
+ */
+export interface ArtifactAccessSource {
+  from: 'query' | 'params' | 'body';
+  name: string;
+  required?: boolean;
 }
 
 export interface ArtifactAccessMetadata extends ArtifactAccessOptions {

@@ -15,8 +15,11 @@ import {
   REQUEST_TARGET,
   REQUEST_TENANT,
   type ArtifactAccessMetadata,
+  type ArtifactAccessSource,
 } from './artifact-access.decorator.js';
 import { ArtifactAuthorizer, type ArtifactAction, type ArtifactTarget } from './artifact-authorizer.js';
+
+const SOURCE_NAMES = { query: 'Query parameter', params: 'Route parameter', body: 'Body field' } as const;
 
 type GuardedRequest = Request & Record<string, unknown>;
 
@@ -105,10 +108,17 @@ export class ArtifactAccessGuard implements CanActivate {
    * array from `?boardId=a&boardId=b`, an object, a number) is refused rather than read as
    * "no board", which would silently widen the target to global artifacts.
    */
-  protected read(request: Request, where: { from: 'query' | 'params' | 'body'; name: string }): string | undefined {
-    const source = (request as unknown as Record<string, Record<string, unknown> | undefined>)[where.from];
-    const value = source && Object.hasOwn(source, where.name) ? source[where.name] : undefined;
-    if (value === undefined || value === null || value === '') return undefined;
+  protected read(request: Request, where: ArtifactAccessSource): string | undefined {
+    const source = (request as unknown as Record<string, unknown>)[where.from];
+    if (where.from === 'body' && (typeof source !== 'object' || source === null || Array.isArray(source))) {
+      throw new InvalidArgumentError('The request body must be a JSON object (Content-Type: application/json)');
+    }
+    const fields = source as Record<string, unknown> | undefined;
+    const value = fields && Object.hasOwn(fields, where.name) ? fields[where.name] : undefined;
+    if (value === undefined || value === null || value === '') {
+      if (where.required) throw new InvalidArgumentError(`${SOURCE_NAMES[where.from]} "${where.name}" is required`);
+      return undefined;
+    }
     if (typeof value !== 'string') throw new InvalidArgumentError(`"${where.name}" must be a single string`);
     return value;
   }
