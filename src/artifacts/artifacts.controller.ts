@@ -1,3 +1,4 @@
+import fresh from 'fresh';
 import { pipeline } from 'node:stream/promises';
 import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import type { Request, Response } from 'express';
@@ -73,8 +74,12 @@ export class ArtifactsController {
   async content(@CurrentArtifact() found: StoredArtifact, @Req() request: Request, @Res() response: Response) {
     const artifact = await this.storage.getArtifact(found.id);
     const etag = `"${artifact.sha256}"`;
-    if (request.headers['if-none-match'] === etag) {
-      response.status(304).setHeader('ETag', etag).end();
+    const lastModified = artifact.createdAt.toUTCString();
+    // If-None-Match (lists, weak tags, `*`), else If-Modified-Since. The origin evaluates them
+    // whatever Cache-Control says (RFC 9110 13.2.1): fetch() sends `no-cache` with any
+    // conditional header, which `fresh` alone would read as "never fresh".
+    if (fresh({ ...request.headers, 'cache-control': undefined }, { etag, 'last-modified': lastModified })) {
+      response.status(304).setHeader('ETag', etag).setHeader('Last-Modified', lastModified).end();
       return;
     }
     const range = request.headers['if-range'] && request.headers['if-range'] !== etag ? undefined : parseRangeHeader(request.headers.range);

@@ -12,4 +12,11 @@ describe('board claims', () => {
       expect(asBoardClaims({ sub: 'alice', tenant: 't1', boards, global: 'viewer' }), JSON.stringify(boards)).toBeNull();
     }
   });
+
+  it('refuse a sub with control characters (it is recorded as the creator)', () => {
+    for (const sub of ['a\u0000b', 'line\nbreak', 'del\u007f']) {
+      expect(asBoardClaims({ sub, tenant: 't1', boards: {} }), JSON.stringify(sub)).toBeNull();
+    }
+    expect(asBoardClaims({ sub: 'ünïcode user', tenant: 't1', boards: {} })).not.toBeNull();
+  });
 });

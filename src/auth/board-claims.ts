@@ -18,7 +18,8 @@ const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 export function asBoardClaims(payload: unknown): BoardClaims | null {
   if (!payload || typeof payload !== 'object') return null;
   const claims = payload as Record<string, unknown>;
-  if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 255) return null;
+  // The sub is recorded as the artifact's creator: no control characters, as the registry requires.
+  if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 255 || /[\u0000-\u001f\u007f]/.test(claims.sub)) return null;
   if (typeof claims.tenant !== 'string' || !IDENTIFIER.test(claims.tenant)) return null;
   // Required, as SECURITY.md says: a principal of no board still says so with `boards: {}`.
   const boards = claims.boards;

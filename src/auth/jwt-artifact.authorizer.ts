@@ -29,7 +29,8 @@ export class JwtArtifactAuthorizer extends ArtifactAuthorizer<BoardClaims> {
   async authenticate(request: Request): Promise<BoardClaims | null> {
     const header = request.headers.authorization;
     if (!header) return null;
-    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(header);
+    // The scheme name is case-insensitive (RFC 9110 11.1); one or more spaces before the token.
+    const match = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(header);
     if (!match) throw new UnauthenticatedError('Malformed Authorization header');
     let payload: unknown;
     try {

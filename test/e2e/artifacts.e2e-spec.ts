@@ -112,6 +112,31 @@ describe('reference server: artifacts API', () => {
     expect(cached.status).toBe(304);
   });
 
+  it('answers 304 to every If-None-Match form that names the ETag, and 416 with Content-Range', async () => {
+    const created = await (await upload('0123456789')).json();
+    const content = `${server.url}/artifacts/${created.id}/content`;
+    const etag = `"${created.sha256}"`;
+    for (const condition of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
+      const response = await fetch(content, { headers: { ...viewer, 'if-none-match': condition } });
+      expect({ condition, status: response.status, etag: response.headers.get('etag') }).toEqual({ condition, status: 304, etag });
+    }
+    const changed = await fetch(content, { headers: { ...viewer, 'if-none-match': '"other"' } });
+    expect(changed.status).toBe(200);
+    expect(await changed.text()).toBe('0123456789');
+    const since = await fetch(content, { headers: { ...viewer, 'if-modified-since': new Date(Date.now() + 60_000).toUTCString() } });
+    expect(since.status).toBe(304);
+
+    const beyond = await fetch(content, { headers: { ...viewer, range: 'bytes=10-' } });
+    expect(beyond.status).toBe(416);
+    expect(beyond.headers.get('content-range')).toBe('bytes */10');
+    expect(beyond.headers.get('etag')).not.toBe(etag);
+    expect((await beyond.json()).code).toBe('E_RANGE_NOT_SATISFIABLE');
+    const { url } = await (await fetch(`${content.slice(0, -'/content'.length)}/download-url`, { headers: viewer })).json();
+    const signed = await fetch(url, { headers: { range: 'bytes=20-30' } });
+    expect(signed.status).toBe(416);
+    expect(signed.headers.get('content-range')).toBe('bytes */10');
+  });
+
   it('issues a download URL that works without credentials, and refuses it tampered', async () => {
     const created = await (await upload('signed bytes')).json();
     const response = await fetch(`${server.url}/artifacts/${created.id}/download-url`, { headers: viewer });

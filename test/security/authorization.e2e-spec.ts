@@ -39,6 +39,9 @@ const PRINCIPALS: Record<string, Record<string, string>> = {
   wrongSecret: bearer(CLAIMS.editor, { secret: 'not-the-server-secret-at-all-0123' }),
   tamperedClaims: { authorization: `Bearer ${tampered()}` },
   malformed: { authorization: 'Bearer not-a-token' },
+  // The scheme name is case-insensitive: the editor's token under `bearer` is the editor.
+  lowercaseScheme: { authorization: `bearer ${signToken(CLAIMS.editor)}` },
+  controlCharacterSub: bearer({ ...CLAIMS.editor, sub: 'alice\u0000admin' }),
 };
 
 type Scope = 'board' | 'global';
@@ -76,7 +79,9 @@ const EXPECTED: Record<Scope, Record<string, Record<Action, number>>> = {
     otherTenant: hidden,
   },
 };
-for (const name of ['noToken', 'expired', 'algNone', 'wrongSecret', 'tamperedClaims', 'malformed']) {
+EXPECTED.board.lowercaseScheme = ALLOWED;
+EXPECTED.global.lowercaseScheme = ALLOWED;
+for (const name of ['noToken', 'expired', 'algNone', 'wrongSecret', 'tamperedClaims', 'malformed', 'controlCharacterSub']) {
   EXPECTED.board[name] = all(401);
   EXPECTED.global[name] = all(401);
 }

@@ -1,6 +1,6 @@
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { StorageError } from '../errors/index.js';
+import { RangeNotSatisfiableError, StorageError } from '../errors/index.js';
 
 export interface ErrorBody {
   statusCode: number;
@@ -58,6 +58,9 @@ function clientHungUp(exception: unknown, response: Response): boolean {
   return typeof code === 'string' && HANG_UP_CODES.has(code) && (response.destroyed || !response.socket || response.socket.destroyed);
 }
 
+/** Headers that describe an artifact's bytes, not an error about them. */
+const REPRESENTATION_HEADERS = ['ETag', 'Last-Modified', 'Content-Range', 'Content-Disposition', 'Accept-Ranges', 'Content-Encoding'];
+
 /** Answers StorageError (and every other error) as JSON; aborts a response already streaming. */
 @Catch()
 export class StorageExceptionFilter implements ExceptionFilter {
@@ -83,6 +86,9 @@ export class StorageExceptionFilter implements ExceptionFilter {
     }
     // A body we did not read (refused upload) must not poison a kept-alive connection.
     if (!request.complete) response.setHeader('Connection', 'close');
+    // The error is not the representation: drop the validators and framing set for the bytes.
+    for (const header of REPRESENTATION_HEADERS) response.removeHeader(header);
+    if (exception instanceof RangeNotSatisfiableError) response.setHeader('Content-Range', `bytes */${exception.size}`);
     response.status(body.statusCode).json(body);
   }
 }
