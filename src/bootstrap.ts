@@ -6,6 +6,7 @@ import { AppModule } from './app.module.js';
 import { setPublicUrl } from './public-url.js';
 import { corsOptions } from './security/cors.js';
 import { LOG_LEVELS, type ServerSettings } from './settings.js';
+import { answerClientErrorsAsJson } from './security/client-errors.js';
 
 /**
  * Keys masked (at any depth) in structured log params. Storage log lines carry none of these;
@@ -69,6 +70,7 @@ export async function createServer({ settings, storage, scanners, logger }: Crea
     app.enableCors(corsOptions(settings.corsOrigins));
   }
   app.enableShutdownHooks();
+  answerClientErrorsAsJson(app.getHttpServer());
   return app;
 }
 

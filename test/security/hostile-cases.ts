@@ -12,6 +12,8 @@ export interface HostileCase {
   allowSuccess?: number[];
   /** The client leaves before the answer (or half-closes): no answer is acceptable. */
   allowNoAnswer?: boolean;
+  /** A refusal that no code of ours can shape (Node's own answer): its body need not be our JSON error. */
+  anyErrorBody?: boolean;
   /** Extra check of a success answer (e.g. the stored size equals the declared length). */
   checkSuccess?: (body: Buffer) => string | undefined;
 }

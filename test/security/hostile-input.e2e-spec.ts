@@ -93,9 +93,21 @@ describe.each(DATABASE_KINDS)('hostile input against the reference server on %s'
     return upload;
   }
 
+  /** Every refusal, whoever makes it (Nest, a guard, Node's HTTP parser), is our JSON error. */
+  function errorShapeProblem(status: number, body: Buffer): string | undefined {
+    let parsed: { statusCode?: unknown; code?: unknown; message?: unknown; error?: unknown };
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return `status ${status} without a JSON error body: ${JSON.stringify(body.toString('utf8').slice(0, 80))}`;
+    }
+    const shaped = parsed.statusCode === status && typeof parsed.code === 'string' && typeof parsed.message === 'string' && typeof parsed.error === 'string';
+    return shaped ? undefined : `status ${status} with a body of another shape: ${body.toString('utf8').slice(0, 120)}`;
+  }
+
   function judge(c: HostileCase, status: number, body: Buffer): string | undefined {
     if (status === 0) return c.allowNoAnswer ? undefined : 'no answer';
-    if (status >= 400 && status < 500) return undefined;
+    if (status >= 400 && status < 500) return c.request.method === 'HEAD' || c.anyErrorBody ? undefined : errorShapeProblem(status, body);
     if (c.allowSuccess?.includes(status)) return c.checkSuccess?.(body);
     return `unexpected status ${status}: ${body.toString('utf8').slice(0, 200)}`;
   }
