@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORAGE_ENTITIES, STORAGE_MIGRATIONS, type StorageAuditEvent } from '@app/storage';
@@ -100,6 +101,51 @@ describe.each(DATABASE_KINDS)('audit trail on %s', (kind) => {
     controller.abort();
     const events = await auditEventually(server.audit, id, (list) => list.some((e) => e.action === 'artifact.content'));
     expect(events.find((e) => e.action === 'artifact.content')).toMatchObject({ outcome: 'error', errorCode: 'E_ABORTED', principalId: 'bob' });
+  });
+
+  it('records complete downloads as successes even when the client closes at once, and an abandoned upload without a status', async () => {
+    const id = (await (await postArtifact(server, 'twenty-six bytes of text!!', 'text/plain')).json()).id;
+    const port = new URL(server.url).port;
+    const token = viewer.authorization;
+    /** One GET on its own connection, closed the moment the whole answer has arrived. */
+    const getAndClose = () =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1');
+        let received = '';
+        socket.on('data', (chunk) => {
+          received += chunk.toString('latin1');
+          const [head, rest] = received.split('\r\n\r\n');
+          const length = /content-length: (\d+)/i.exec(head ?? '');
+          if (rest !== undefined && length && rest.length >= Number(length[1])) {
+            socket.destroy();
+            resolve(head.split('\r\n')[0]);
+          }
+        });
+        socket.on('error', reject);
+        socket.write(`GET /artifacts/${id}/content HTTP/1.1\r\nHost: x\r\nAuthorization: ${token}\r\n\r\n`);
+      });
+    const statusLines = [];
+    for (let i = 0; i < 30; i++) statusLines.push(await getAndClose());
+    expect(new Set(statusLines)).toEqual(new Set(['HTTP/1.1 200 OK']));
+    const events = await auditEventually(server.audit, id, (list) => list.filter((e) => e.action === 'artifact.content').length >= 30);
+    const reads = events.filter((e) => e.action === 'artifact.content');
+    expect(reads.map((e) => `${e.outcome} ${e.statusCode} ${e.errorCode ?? '-'}`)).toEqual(Array(30).fill('success 200 -'));
+
+    const uploader = bearer({ sub: 'quitter', tenant: 't1', boards: { b1: 'editor' } });
+    await new Promise<void>((resolve) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(`POST /artifacts?type=text&boardId=b1 HTTP/1.1\r\nHost: x\r\nAuthorization: ${uploader.authorization}\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\npartial`);
+        setTimeout(() => socket.destroy(), 100);
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', () => undefined);
+    });
+    let quitter: StorageAuditEvent[] = [];
+    for (let i = 0; i < 100 && quitter.length === 0; i++) {
+      quitter = (await server.audit.findByPrincipal('quitter', { limit: 10 })).items;
+      if (quitter.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(quitter.map((e) => `${e.action} ${e.outcome} ${e.statusCode} ${e.errorCode}`)).toEqual(['artifact.store error null E_ABORTED']);
   });
 
   it('pages newest first with a cursor', async () => {

@@ -34,8 +34,24 @@ export class StorageAuditInterceptor implements NestInterceptor {
     // Stamped on arrival: the trail lists requests in the order they came, whenever they end.
     const stamp = { id: uuidv7(), occurredAt: new Date() };
     let failure: { error: unknown } | undefined;
+    // The connection failing before the answer was flushed (a reset) cuts it short too.
+    let socketFailed = false;
+    const socket = request.socket;
+    const onSocketError = () => {
+      socketFailed = true;
+    };
+    socket?.once('error', onSocketError);
+    const written = countBodyBytes(response);
     response.once('close', () => {
-      void this.write(rule, stamp, request, response, failure);
+      socket?.off('error', onSocketError);
+      // Handed over whole: the handler ended the response, or wrote every byte its Content-Length
+      // announced, and the connection did not fail. A client that closes as soon as it has the
+      // last byte closes before the stream ends the response and before 'finish', so
+      // writableFinished alone would call a complete download aborted.
+      const announced = Number(response.getHeader('content-length'));
+      const whole = response.writableEnded || (Number.isSafeInteger(announced) && written() >= announced);
+      const delivered = response.writableFinished || (whole && !socketFailed);
+      void this.write(rule, stamp, request, response, failure, delivered);
     });
     return next.handle().pipe(
       catchError((error: unknown) => {
@@ -50,12 +66,14 @@ export class StorageAuditInterceptor implements NestInterceptor {
     stamp: { id: string; occurredAt: Date },
     request: Request,
     response: Response,
-    failure?: { error: unknown },
+    failure: { error: unknown } | undefined,
+    delivered: boolean,
   ): Promise<void> {
     try {
       const event: AuditEventInput = { ...stamp, action: rule.action, ...requestFacts(request), outcome: 'success', statusCode: response.statusCode };
-      // A response cut short (client gone mid-download, failure mid-stream) is an abort, whatever was thrown.
-      if (!response.writableFinished) Object.assign(event, { outcome: 'error', errorCode: 'E_ABORTED' });
+      // A response cut short (client gone mid-download, failure mid-stream) is an abort, whatever was
+      // thrown; when no answer was sent at all (an upload the client abandoned) there is no status.
+      if (!delivered) Object.assign(event, { outcome: 'error', errorCode: 'E_ABORTED', statusCode: response.headersSent ? response.statusCode : null });
       else if (failure) Object.assign(event, failureFacts(failure.error));
       else event.outcome = outcomeOf(response.statusCode);
       if (rule.locate && !event.artifactId) Object.assign(event, await this.locate(request));
@@ -74,4 +92,24 @@ export class StorageAuditInterceptor implements NestInterceptor {
     const artifact = await this.registry.findByLocation(provider, key);
     return artifact ? { artifactId: artifact.id, boardId: artifact.boardId, tenant: artifact.tenant } : {};
   }
+}
+
+/** Counts the body bytes handed to `response` from now on (it wraps the instance's write and end). */
+function countBodyBytes(response: Response): () => number {
+  let bytes = 0;
+  const count = (chunk: unknown, encoding: unknown) => {
+    if (typeof chunk === 'string') bytes += Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+    else if (chunk instanceof Uint8Array) bytes += chunk.byteLength;
+  };
+  const write = response.write;
+  const end = response.end;
+  response.write = function (this: Response, chunk: unknown, ...rest: unknown[]) {
+    count(chunk, rest[0]);
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as Response['write'];
+  response.end = function (this: Response, ...args: unknown[]) {
+    if (typeof args[0] !== 'function') count(args[0], args[1]);
+    return (end as (...args: unknown[]) => Response).apply(this, args);
+  } as Response['end'];
+  return () => bytes;
 }
