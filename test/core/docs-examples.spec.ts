@@ -105,3 +105,13 @@ describe('configuration examples in the docs and shipped files', () => {
     expect(checked.filter((where) => where.startsWith('docs/')).length).toBeGreaterThan(10);
   });
 });
+
+describe('the complete custom provider in docs/custom-providers.md', () => {
+  it('is the class the conformance suite runs, whole (only the package name differs)', () => {
+    const doc = readFileSync(join(ROOT, 'docs/custom-providers.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## A complete example'));
+    const listing = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    const tested = readFileSync(join(ROOT, 'test/conformance/custom-provider.ts'), 'utf8');
+    expect(listing).toBe(tested.replace("from '@app/storage';", "from '@boards/storage';"));
+  });
+});
