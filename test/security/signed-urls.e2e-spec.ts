@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SelfServedProvider, StorageProviderRegistry } from '@app/storage';
 import { tempDir } from '../support/temp-dir.js';
-import { body, createUpload, editor, postArtifact, startSecurityServer, storedFiles, viewer, type SecurityServer } from './support.js';
+import { auditEventually, body, createUpload, editor, postArtifact, startSecurityServer, storedFiles, viewer, type SecurityServer } from './support.js';
 
 const OLD_KEY = 'the-old-signing-secret-0123456789';
 const NEW_KEY = 'the-new-signing-secret-9876543210';
@@ -91,6 +91,18 @@ describe('signed URL refusals leave nothing behind', () => {
     change(parsed.searchParams);
     return parsed.toString();
   };
+
+  it('HEAD on a download URL answers the headers of the whole object, through its own audited route', async () => {
+    const created = await (await postArtifact(server, '0123456789', 'text/plain')).json();
+    const url = await downloadUrl(server, created.id);
+    const head = await fetch(url, { method: 'HEAD', headers: { range: 'bytes=2-4' } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe('10');
+    expect(head.headers.get('content-range')).toBeNull();
+    expect(await head.text()).toBe('');
+    const events = await auditEventually(server.audit, created.id, (list) => list.some((e) => e.action === 'signed_url.head'));
+    expect(events.filter((e) => e.action.startsWith('signed_url.')).map((e) => `${e.action} ${e.outcome} ${e.statusCode}`)).toEqual(['signed_url.head success 200']);
+  });
 
   it('a tampered path, expiry, content type or size claim is 403', async () => {
     const upload = await freshUpload();

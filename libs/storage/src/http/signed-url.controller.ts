@@ -53,15 +53,18 @@ export class SignedUrlController {
     return { provider, providerName, key };
   }
 
+  // Declared before the GET route: Express hands HEAD requests to the first GET route that
+  // matches, so a HEAD route declared after it is never reached.
+  @Head(':provider/*key')
+  @AuditAction('signed_url.head', { locate: true })
+  async head(@Req() request: Request, @Res() response: Response): Promise<void> {
+    await this.serve(request, response, true);
+  }
+
   @Get(':provider/*key')
   @AuditAction('signed_url.download', { locate: true })
   async download(@Req() request: Request, @Res() response: Response): Promise<void> {
     await this.serve(request, response, false);
-  }
-
-  @Head(':provider/*key')
-  async head(@Req() request: Request, @Res() response: Response): Promise<void> {
-    await this.serve(request, response, true);
   }
 
   private async serve(request: Request, response: Response, headOnly: boolean): Promise<void> {
