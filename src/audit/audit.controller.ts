@@ -47,7 +47,7 @@ export class ArtifactAuditController {
     for (const [name, value] of Object.entries({ limit, cursor })) {
       if (value !== undefined && typeof value !== 'string') throw new InvalidArgumentError(`Query parameter "${name}" must be a single value`);
     }
-    const size = limit === undefined ? 100 : Number(limit);
+    const size = limit === undefined ? 100 : /^\d{1,3}$/.test(limit as string) ? Number(limit) : NaN;
     if (!Number.isInteger(size) || size < 1 || size > 500) throw new InvalidArgumentError('limit must be 1-500');
     const page = await this.audit.findByArtifact(artifact.id, {
       tenant: artifact.tenant,

@@ -173,6 +173,11 @@ describe.each(DATABASE_KINDS)('audit trail on %s', (kind) => {
     expect(response.status).toBe(200);
     const { items, nextCursor } = await response.json();
     expect(nextCursor).toBeNull();
+    for (const limit of ['0x10', '1e2', '2.0', ' 5', '0', '501']) {
+      const refused = await fetch(`${server.url}/artifacts/${id}/audit?limit=${encodeURIComponent(limit)}`, { headers: editor });
+      expect({ limit, status: refused.status }).toEqual({ limit, status: 400 });
+    }
+    expect((await (await fetch(`${server.url}/artifacts/${id}/audit?limit=1`, { headers: editor })).json()).items).toHaveLength(1);
     // Newest first; dave (another tenant) is left out; bob's refused look at the trail is in it.
     expect(items.map((e: { action: string; outcome: string; principalId: string }) => `${e.action} ${e.outcome} ${e.principalId}`)).toEqual([
       'artifact.audit denied bob',
