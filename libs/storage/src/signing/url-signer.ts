@@ -105,11 +105,12 @@ export class UrlSigner {
     const signature = text(SIGNED_QUERY.signature);
     const keyId = text(SIGNED_QUERY.keyId);
     const expiresText = text(SIGNED_QUERY.expires);
-    if (!signature || !keyId || !expiresText || !/^\d{1,12}$/.test(expiresText)) {
+    // One spelling per URL: numbers without leading zeros, the signature in canonical base64url.
+    if (!signature || !keyId || !expiresText || !/^(0|[1-9]\d{0,11})$/.test(expiresText)) {
       throw new InvalidSignatureError('URL is not signed');
     }
     const maxSizeText = text(SIGNED_QUERY.maxSize);
-    if (maxSizeText !== undefined && !/^\d{1,16}$/.test(maxSizeText)) throw new InvalidSignatureError('Malformed signed URL');
+    if (maxSizeText !== undefined && !/^(0|[1-9]\d{0,15})$/.test(maxSizeText)) throw new InvalidSignatureError('Malformed signed URL');
     const method = request.method.toUpperCase() === 'HEAD' ? 'GET' : request.method.toUpperCase();
     const claims: SignedClaims = {
       method: method as SignedMethod,
@@ -122,7 +123,7 @@ export class UrlSigner {
     };
     const expected = this.mac(keyId, claims);
     const given = Buffer.from(signature, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (given.length !== expected.length || given.toString('base64url') !== signature || !timingSafeEqual(given, expected)) {
       throw new InvalidSignatureError('Signature does not match this request');
     }
     // Expiry is checked after the signature, so an attacker learns nothing from the answer.
