@@ -17,7 +17,7 @@ function answerOf(error: NodeJS.ErrnoException): { status: number; error: string
  * Requests that Node's HTTP parser refuses (bad framing, conflicting or invalid Content-Length,
  * unknown Transfer-Encoding, oversized headers) never reach Nest. Node answers them with an empty
  * body; this answers with the same status and the JSON error shape of every other error, then
- * closes the connection, as Node does.
+ * destroys the connection, as Node does.
  */
 export function answerClientErrorsAsJson(server: Server): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
@@ -28,8 +28,12 @@ export function answerClientErrorsAsJson(server: Server): void {
     }
     const { status, ...rest } = answerOf(error);
     const body = JSON.stringify({ statusCode: status, ...rest });
-    socket.end(
+    socket.write(
       `HTTP/1.1 ${status} ${rest.error}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
+    // Destroyed at once, as Node's own handler does: a request of this connection still in
+    // flight (a body that arrived whole before the garbage) is aborted, not completed after the
+    // client was told 400.
+    socket.destroy();
   });
 }
