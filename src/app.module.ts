@@ -8,6 +8,7 @@ import {
   loadStorageConfig,
   type ContentScanner,
   type StorageModuleOptions,
+  type StorageProviderClass,
 } from '@app/storage';
 import { StorageCleanupModule } from '@app/storage/cleanup';
 import { ArtifactsController } from './artifacts/artifacts.controller.js';
@@ -29,6 +30,12 @@ export interface AppModuleOptions {
   scanners?: Type<ContentScanner>[];
 }
 
+/**
+ * The server registers no custom provider type. Saying so to loadStorageConfig lets it check the
+ * file's types too, so that one error lists every problem of the file (SDKs are checked at boot).
+ */
+const PROVIDER_TYPES: StorageProviderClass[] = [];
+
 /** The Boards artifacts API: the plugin used exactly as a host app would. */
 @Module({})
 export class AppModule implements NestModule {
@@ -39,7 +46,8 @@ export class AppModule implements NestModule {
         TypeOrmModule.forRoot(databaseOptions(settings.databaseUrl)),
         JwtModule.register({ secret: settings.jwtSecret, signOptions: { algorithm: 'HS256' }, verifyOptions: { algorithms: ['HS256'] } }),
         StorageModule.forRoot({
-          ...(storage ?? loadStorageConfig(settings.storageConfig)),
+          ...(storage ?? loadStorageConfig(settings.storageConfig, process.env, { providerTypes: PROVIDER_TYPES })),
+          providerTypes: PROVIDER_TYPES,
           // Settings: the `content_validation` block of the storage config.
           inspectors: CONTENT_VALIDATION_INSPECTORS,
           scanners,

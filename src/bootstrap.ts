@@ -1,7 +1,7 @@
 import { ConsoleLogger, Logger, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { StorageExceptionFilter, type ContentScanner, type StorageModuleOptions } from '@app/storage';
+import { ConfigurationError, StorageExceptionFilter, type ContentScanner, type StorageModuleOptions } from '@app/storage';
 import { AppModule } from './app.module.js';
 import { setPublicUrl } from './public-url.js';
 import { corsOptions } from './security/cors.js';
@@ -32,11 +32,24 @@ export const REDACTED_LOG_KEYS = [
   'credentials',
 ];
 
+/**
+ * Nest's ConsoleLogger, except for one line: Nest logs an error that fails the boot (through its
+ * ExceptionHandler, stack trace and all) before NestFactory rejects with it. A ConfigurationError
+ * is the user's to fix, and main.ts reports it as one clean message: logging it here too would
+ * bury that message under a trace of Nest's injector.
+ */
+class ServerLogger extends ConsoleLogger {
+  override error(message: unknown, ...optionalParams: unknown[]): void {
+    if (message instanceof ConfigurationError && optionalParams.at(-1) === 'ExceptionHandler') return;
+    super.error(message, ...optionalParams);
+  }
+}
+
 /** The server's logger: Nest's ConsoleLogger, as JSON lines when LOG_FORMAT=json. */
 export function createLogger(settings: ServerSettings, levels?: CreateServerOptions['logger']): ConsoleLogger | false {
   if (levels === false) return false;
   const json = settings.logFormat === 'json';
-  return new ConsoleLogger({
+  return new ServerLogger({
     logLevels: levels ?? LOG_LEVELS.slice(LOG_LEVELS.indexOf(settings.logLevel)),
     json,
     // JSON: structured fields (operation, provider, artifactId...) become top-level properties.
@@ -60,7 +73,8 @@ export async function createServer({ settings, storage, scanners, logger }: Crea
     // Upload routes stream the raw body; JSON parsing is added per route in AppModule.
     bodyParser: false,
     logger: createLogger(settings, logger),
-    // A boot failure (e.g. an invalid storage.yaml) rejects with its error instead of aborting the process.
+    // A boot failure (e.g. an invalid storage.yaml) rejects with its error instead of aborting the
+    // process; ServerLogger leaves a ConfigurationError for the caller to report.
     abortOnError: false,
   });
   app.useGlobalFilters(new StorageExceptionFilter());

@@ -1,13 +1,16 @@
+import { access } from 'node:fs/promises';
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { IsString } from 'class-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ConfigurationError,
   InjectStorageProvider,
   LocalStorageProvider,
   MemoryStorageProvider,
+  SelfServedConfig,
   STORAGE_ENTITIES,
   STORAGE_MIGRATIONS,
   StorageModule,
@@ -108,6 +111,46 @@ describe('StorageModule', () => {
         expect.stringMatching(/^providers\.c\.type: unknown provider type "nope" \(known: local, memory/),
       ]),
     );
+  });
+
+  it('reports in the same error what providers and the sweeper would only find when they start', async () => {
+    const error = await bootError(sqlite, {
+      defaultProvider: 'local',
+      providers: {
+        local: {
+          type: 'local',
+          fallbacks: ['local'],
+          config: { base_path: `${dir.path}/never-created`, signing_keys: { k1: 'short' }, encryption: { master_keys: { k1: 'not-a-key' } } },
+        },
+        other: { type: 'nosuchtype' },
+      },
+      cleanup: { cron: 'not a cron' },
+    });
+    const expected = [
+      'providers.local.fallbacks[0]: "local" is not another configured provider',
+      'providers.other.type: unknown provider type "nosuchtype" (known: local, memory, s3, gcs, supabase; register custom types with providerTypes)',
+      'providers.local.config.signing_keys.k1: must be a secret of at least 16 characters',
+      'providers.local.config.encryption.master_keys.k1: must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)',
+      'cleanup.cron "not a cron" is not a valid cron expression',
+    ];
+    expect(error.problems).toEqual(expect.arrayContaining(expected));
+    expect(error.problems).toHaveLength(expected.length);
+    // Refused before any provider started: the local provider created no folder.
+    await expect(access(`${dir.path}/never-created`)).rejects.toThrow();
+  });
+
+  it('checks the signing keys of a custom type built on SelfServedConfig at boot too', async () => {
+    class ShelfConfig extends SelfServedConfig {
+      @IsString() shelf!: string;
+    }
+    @StorageProviderType('shelf', { config: ShelfConfig })
+    class ShelfProvider extends MemoryStorageProvider {}
+    const error = await bootError(sqlite, {
+      defaultProvider: 's',
+      providers: { s: { type: 'shelf', config: { shelf: 'top', signing_keys: { old: 'too short' } } } },
+      providerTypes: [ShelfProvider],
+    } as StorageModuleOptions);
+    expect(error.problems).toEqual(['providers.s.config.signing_keys.old: must be a secret of at least 16 characters']);
   });
 
   it('refuses a custom type registered under the name of a built-in one', async () => {

@@ -53,14 +53,21 @@ export class StorageModule extends ConfigurableStorageModule {
         useFactory: async (raw: StorageModuleOptions & Record<string, unknown>) => {
           const options = { ...raw };
           for (const key of EXTRA_KEYS) delete options[key];
+          // One error for everything: the options themselves, then what the provider definitions'
+          // own checks find (types, SDKs, config blocks), before any provider starts.
+          let resolved: ResolvedStorageOptions | undefined;
+          let invalid: ConfigurationError | undefined;
           try {
-            return resolveStorageOptions(options);
+            resolved = resolveStorageOptions(options);
           } catch (error) {
             if (!(error instanceof ConfigurationError)) throw error;
-            // One error for everything: add what the provider definitions' own checks find.
-            const { problems } = await checkProviderDefinitions(options.providers, providerTypes);
-            throw new ConfigurationError(error.message.split('\n')[0], [...error.problems, ...problems], { cause: error });
+            invalid = error;
           }
+          const { problems } = await checkProviderDefinitions(options.providers, providerTypes);
+          if (invalid || problems.length) {
+            throw new ConfigurationError('Invalid storage options:', [...(invalid?.problems ?? []), ...problems], { cause: invalid });
+          }
+          return resolved!;
         },
         inject: [STORAGE_MODULE_OPTIONS],
       },

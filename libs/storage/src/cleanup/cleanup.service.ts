@@ -9,6 +9,7 @@ import { ArtifactRegistry } from '../registry/index.js';
 import { StorageResilience } from '../resilience/storage-resilience.js';
 import { StorageInstrumentation } from '../service/instrumentation.js';
 import { STORAGE_OPTIONS } from '../storage.constants.js';
+import { invalidCronProblem } from './cleanup-checks.js';
 import { CleanupQueries } from './cleanup.queries.js';
 import { STORAGE_CLEANUP_MODULE_OPTIONS, type StorageCleanupModuleOptions } from './cleanup.options.js';
 import { createSweepLock, type SweepLock } from './locks/index.js';
@@ -87,7 +88,7 @@ export class StorageCleanupService implements OnApplicationBootstrap, OnApplicat
       try {
         job = CronJob.from({ cronTime: cron, onTick: tick, start: false });
       } catch (error) {
-        throw new ConfigurationError(`cleanup.cron "${cron}" is not a valid cron expression`, [], { cause: error });
+        throw new ConfigurationError(invalidCronProblem(cron), [], { cause: error });
       }
       this.scheduler.addCronJob(this.jobName, job);
       job.start();

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { IsString } from 'class-validator';
+import { StorageProviderType } from '../contract/index.js';
 import { ConfigurationError } from '../errors/index.js';
+import { MemoryStorageProvider } from '../providers/memory/memory.provider.js';
 import { interpolateEnv, parseStorageConfig } from './load-yaml.js';
 import { resolveStorageOptions } from './resolve-options.js';
 import { parseSize } from './size.js';
@@ -176,6 +179,74 @@ storage:
         'providers.local.config.base_path: should not be empty',
       ]),
     );
+  });
+
+  // Each of these used to stop a boot on its own, one per attempt, some only once a provider or
+  // the sweeper started.
+  const FIVE_PROBLEMS_YAML = `
+storage:
+  default_provider: local
+  providers:
+    local:
+      type: local
+      fallbacks: [local]
+      config:
+        base_path: /tmp/boards-never-created
+        signing_keys: { k1: short }
+        encryption: { master_keys: { k1: not-a-key } }
+    other:
+      type: nosuchtype
+  cleanup:
+    cron: "not a cron"
+`;
+  const FIVE_PROBLEMS = [
+    'providers.local.fallbacks[0]: "local" is not another configured provider',
+    'providers.other.type: unknown provider type "nosuchtype" (known: local, memory, s3, gcs, supabase; register custom types with providerTypes)',
+    'providers.local.config.signing_keys.k1: must be a secret of at least 16 characters',
+    'providers.local.config.encryption.master_keys.k1: must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)',
+    'cleanup.cron "not a cron" is not a valid cron expression',
+  ];
+
+  it('reports cross-references, signing and encryption keys and the cleanup schedule in one error', () => {
+    const problems = problemsOf(() => parseStorageConfig(FIVE_PROBLEMS_YAML, {}, 'storage.yaml', { providerTypes: [] }));
+    expect(problems).toEqual(expect.arrayContaining(FIVE_PROBLEMS));
+    expect(problems).toHaveLength(FIVE_PROBLEMS.length);
+  });
+
+  it('leaves a type that is not built in to the module unless it is told the custom types', () => {
+    const problems = problemsOf(() => parseStorageConfig(FIVE_PROBLEMS_YAML, {}));
+    expect(problems).toEqual(expect.arrayContaining(FIVE_PROBLEMS.filter((problem) => !problem.startsWith('providers.other.type'))));
+    expect(problems).toHaveLength(FIVE_PROBLEMS.length - 1);
+  });
+
+  it('checks the config blocks of the custom types it is told, and knows their names', () => {
+    class BoxConfig {
+      @IsString() shelf!: string;
+    }
+    @StorageProviderType('box', { config: BoxConfig })
+    class BoxProvider extends MemoryStorageProvider {}
+    const yaml = 'default_provider: a\nproviders:\n  a: { type: box, config: { shelf: 3 } }\n  b: { type: crate }\n';
+    expect(problemsOf(() => parseStorageConfig(yaml, {}, 'storage.yaml', { providerTypes: [BoxProvider] }))).toEqual([
+      'providers.a.config.shelf: must be a string',
+      'providers.b.type: unknown provider type "crate" (known: local, memory, s3, gcs, supabase, box; register custom types with providerTypes)',
+    ]);
+  });
+
+  it('refuses signing keys that cannot sign, and a Redis lock without its URL, with their paths', () => {
+    const yaml = `
+default_provider: a
+providers:
+  a: { type: local, config: { base_path: /tmp/x, signing_keys: { k1: "0123456789abcdef" }, signing_key_id: k2 } }
+  b: { type: memory, config: { signing_keys: {} } }
+  c: { type: local, config: { base_path: /tmp/y, encryption: { master_keys: { k1: "${Buffer.alloc(32, 1).toString('base64')}" }, active_key_id: k9 } } }
+cleanup: { lock: redis, cron: "15 */6 * * *" }
+`;
+    expect(problemsOf(() => parseStorageConfig(yaml, {}))).toEqual([
+      'cleanup.lock is "redis" but cleanup.redis_url is not set',
+      'providers.a.config.signing_key_id: "k2" is not one of signing_keys (k1)',
+      'providers.b.config.signing_keys: at least one signing key is required (or leave signing_keys out)',
+      'providers.c.config.encryption.active_key_id: "k9" is not one of master_keys (k1)',
+    ]);
   });
 
   it('refuses a document that is not YAML or not a mapping', () => {

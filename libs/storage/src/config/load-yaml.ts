@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { ConfigurationError } from '../errors/index.js';
-import { builtInType } from '../providers/builtin-types.js';
+import type { StorageProviderClass } from '../contract/index.js';
+import { definitionProblems } from '../providers/provider-types.js';
 import { resolveStorageOptions } from './resolve-options.js';
 import type { StorageModuleOptions } from './storage-options.js';
-import { camelToSnake, validatePlain } from './validate.js';
+import { camelToSnake } from './validate.js';
 
 const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
@@ -80,6 +81,16 @@ export function fromYamlShape(document: Record<string, unknown>): StorageModuleO
   return top as unknown as StorageModuleOptions;
 }
 
+export interface StorageConfigCheckOptions {
+  /**
+   * The custom provider types the app registers (StorageModule's `providerTypes`), all of them.
+   * Given, even empty, the file's types are checked when it is read: an unknown type is a problem
+   * like any other, and the config blocks of custom types are validated too. Without it, a type
+   * that is not built in is left to the module, which knows the registered types at boot.
+   */
+  providerTypes?: StorageProviderClass[];
+}
+
 /**
  * Reads a `storage.yaml` in the design document's shape (a top-level `storage:` key, or the
  * block itself), interpolates the environment and validates it. Synchronous, so it can feed
@@ -88,6 +99,7 @@ export function fromYamlShape(document: Record<string, unknown>): StorageModuleO
 export function loadStorageConfig(
   file: string,
   env: Record<string, string | undefined> = process.env,
+  check: StorageConfigCheckOptions = {},
 ): StorageModuleOptions {
   let text: string;
   try {
@@ -95,13 +107,14 @@ export function loadStorageConfig(
   } catch (error) {
     throw new ConfigurationError(`Cannot read storage configuration ${file}: ${(error as Error).message}`, [], { cause: error });
   }
-  return parseStorageConfig(text, env, file);
+  return parseStorageConfig(text, env, file, check);
 }
 
 export function parseStorageConfig(
   text: string,
   env: Record<string, string | undefined> = process.env,
   source = 'storage configuration',
+  check: StorageConfigCheckOptions = {},
 ): StorageModuleOptions {
   let document: unknown;
   try {
@@ -117,24 +130,16 @@ export function parseStorageConfig(
   const interpolated = interpolateEnv(root, env, '', problems) as Record<string, unknown>;
   if (problems.length) throw new ConfigurationError(`Invalid ${source}:`, problems);
   const options = fromYamlShape(interpolated);
-  // Fail early, in the file's own names, with every problem: the options themselves and the
-  // config blocks of built-in types (custom types and missing SDKs are checked at boot).
+  // Fail early, in the file's own names, with every problem: the options themselves (cleanup
+  // schedule included), the config blocks of built-in types (signing and encryption keys
+  // included) and, when the custom types are given, unknown types. Missing SDKs are found at boot.
   try {
     resolveStorageOptions(options, camelToSnake, source);
   } catch (error) {
     if (!(error instanceof ConfigurationError)) throw error;
     problems.push(...error.problems);
   }
-  problems.push(...builtInConfigProblems(options.providers));
+  problems.push(...definitionProblems(options.providers, check.providerTypes));
   if (problems.length) throw new ConfigurationError(`Invalid ${source}:`, problems);
   return options;
-}
-
-/** Problems in the `config` blocks of providers whose type is built in (read without its SDK). */
-function builtInConfigProblems(providers: unknown): string[] {
-  if (!providers || typeof providers !== 'object') return [];
-  return Object.entries(providers as Record<string, { type?: unknown; config?: unknown }>).flatMap(([name, definition]) => {
-    const configClass = builtInType(definition?.type)?.config;
-    return configClass ? validatePlain(configClass, definition.config ?? {}, `providers.${name}.config`).problems : [];
-  });
 }

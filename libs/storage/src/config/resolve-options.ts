@@ -1,3 +1,4 @@
+import { cleanupProblems } from '../cleanup/cleanup-checks.js';
 import { ConfigurationError } from '../errors/index.js';
 import type { ResilienceOptions } from '../resilience/resilience.options.js';
 import { ProviderDefinitionDto, StorageOptionsDto } from './options.dto.js';
@@ -54,7 +55,8 @@ const PROVIDER_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 /**
  * Validates module options (everything but each provider's own `config` block, which its type
- * validates) and returns them with defaults. Every problem is reported at once, with its path.
+ * validates) and returns them with defaults. Every problem is reported at once, with its path,
+ * including those the cleanup sweeper would only meet when it starts (`cleanup.cron`).
  */
 export function resolveStorageOptions(
   options: StorageModuleOptions,
@@ -101,6 +103,8 @@ export function resolveStorageOptions(
   if (headerLimit !== undefined && (headerLimit < 1024 || headerLimit > SAFETENSORS_MAX_HEADER)) {
     problems.push(`${style('contentValidation')}.${style('maxSafetensorsHeader')}: must be between 1KB and 100000000 bytes (the format's own bound)`);
   }
+  // What the sweeper would only find when it starts.
+  if (value?.cleanup && typeof value.cleanup === 'object') problems.push(...cleanupProblems(value.cleanup));
   if (problems.length) throw new ConfigurationError(`Invalid ${source}:`, problems);
 
   const cleanup = value.cleanup ?? {};

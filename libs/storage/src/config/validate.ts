@@ -31,8 +31,22 @@ function flatten(errors: ValidationError[], path: string, style: NameStyle, out:
 }
 
 /**
+ * A config class can check what its decorators cannot express (each entry of a map, keys that
+ * must decode, one option naming an entry of another) with a static method under this symbol:
+ * given the validated instance and the block's path, it returns its problems as `path: message`.
+ * validatePlain calls it whether or not the decorators passed, so it must not trust the types of
+ * the fields. (Static, so that the config type stays plain data that an object literal satisfies.)
+ */
+export const CONFIG_CHECK: unique symbol = Symbol.for('@boards/storage:config-check');
+
+export interface ConfigCheck<T> {
+  [CONFIG_CHECK](config: T, path: string): string[];
+}
+
+/**
  * Validates a plain object against a class-validator decorated class and returns every
- * problem as `path: message` (an empty list when valid), plus the typed instance.
+ * problem as `path: message` (an empty list when valid), plus the typed instance. The class's
+ * own CONFIG_CHECK, if it has one, adds its problems to the same list.
  */
 export function validatePlain<T extends object>(
   cls: Type<T>,
@@ -51,5 +65,7 @@ export function validatePlain<T extends object>(
   });
   const problems: string[] = [];
   flatten(errors, path, style, problems);
+  const check = (cls as Partial<ConfigCheck<T>>)[CONFIG_CHECK];
+  if (typeof check === 'function') problems.push(...check.call(cls, value, path));
   return { value, problems };
 }

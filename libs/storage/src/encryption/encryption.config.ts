@@ -1,6 +1,8 @@
 import { IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Max, Min } from 'class-validator';
 import { Transform } from 'class-transformer';
 import { integerish } from '../config/coerce.js';
+import { CONFIG_CHECK } from '../config/validate.js';
+import { MasterKeyring } from './master-keyring.js';
 
 /** Plaintext bytes per authenticated chunk unless configured otherwise. */
 export const DEFAULT_CHUNK_SIZE = 64 * 1024;
@@ -24,4 +26,13 @@ export class LocalEncryptionConfig {
   /** Required when several master keys are configured; defaults to the only one. */
   @IsOptional() @IsString() @IsNotEmpty() active_key_id?: string;
   @Transform(integerish) @IsOptional() @IsInt() @Min(MIN_CHUNK_SIZE) @Max(MAX_CHUNK_SIZE) chunk_size?: number;
+
+  /** The keys themselves (32 bytes each, a usable active key), checked with the rest of the configuration. */
+  static [CONFIG_CHECK](config: LocalEncryptionConfig, path: string): string[] {
+    const keys = config.master_keys as unknown;
+    // Not a map: @IsObject has said so.
+    if (keys === null || typeof keys !== 'object' || Array.isArray(keys)) return [];
+    const active = config.active_key_id === undefined ? undefined : String(config.active_key_id);
+    return MasterKeyring.problems(keys as Record<string, unknown>, active, path);
+  }
 }

@@ -35,6 +35,39 @@ function decodeKey(value: unknown): Buffer | undefined {
   return bytes.length === DATA_KEY_BYTES ? bytes : undefined;
 }
 
+/** Decodes the configured master keys and picks the active one, noting every problem with its path. */
+function readKeys(
+  masterKeys: Record<string, unknown>,
+  activeKeyId: string | undefined,
+  configPath: string,
+): { keys: Map<string, MasterKey>; active: string | undefined; problems: string[] } {
+  const problems: string[] = [];
+  const keys = new Map<string, MasterKey>();
+  for (const [id, value] of Object.entries(masterKeys ?? {})) {
+    if (!KEY_ID.test(id)) {
+      problems.push(`${configPath}.master_keys.${id}: key ids are 1-64 letters, digits, "_", "-" or "." (starting with a letter or digit)`);
+      continue;
+    }
+    const bytes = decodeKey(value);
+    if (!bytes) {
+      problems.push(`${configPath}.master_keys.${id}: must be 32 random bytes in base64 (e.g. \`openssl rand -base64 32\`)`);
+      continue;
+    }
+    const check = createHmac('sha256', bytes).update(CHECK_LABEL).digest().subarray(0, 8).toString('base64url');
+    keys.set(id, { id, key: createSecretKey(bytes), check });
+    bytes.fill(0);
+  }
+  if (Object.keys(masterKeys ?? {}).length === 0) problems.push(`${configPath}.master_keys: at least one master key is required`);
+  const ids = Object.keys(masterKeys ?? {});
+  const active = activeKeyId ?? (ids.length === 1 ? ids[0] : undefined);
+  if (active === undefined && ids.length > 1) {
+    problems.push(`${configPath}.active_key_id: required when several master keys are configured (one of ${ids.join(', ')})`);
+  } else if (active !== undefined && !ids.includes(active)) {
+    problems.push(`${configPath}.active_key_id: "${active}" is not one of master_keys (${ids.join(', ') || 'none'})`);
+  }
+  return { keys, active, problems };
+}
+
 /** The configured master keys by id and the one that wraps new data keys. */
 export class MasterKeyring {
   private constructor(
@@ -46,32 +79,14 @@ export class MasterKeyring {
 
   /** Validates `master_keys` / `active_key_id`; every problem is reported with its path. */
   static fromConfig(masterKeys: Record<string, unknown>, activeKeyId: string | undefined, configPath: string): MasterKeyring {
-    const problems: string[] = [];
-    const keys = new Map<string, MasterKey>();
-    for (const [id, value] of Object.entries(masterKeys ?? {})) {
-      if (!KEY_ID.test(id)) {
-        problems.push(`${configPath}.master_keys.${id}: key ids are 1-64 letters, digits, "_", "-" or "." (starting with a letter or digit)`);
-        continue;
-      }
-      const bytes = decodeKey(value);
-      if (!bytes) {
-        problems.push(`${configPath}.master_keys.${id}: must be 32 random bytes in base64 (e.g. \`openssl rand -base64 32\`)`);
-        continue;
-      }
-      const check = createHmac('sha256', bytes).update(CHECK_LABEL).digest().subarray(0, 8).toString('base64url');
-      keys.set(id, { id, key: createSecretKey(bytes), check });
-      bytes.fill(0);
-    }
-    if (Object.keys(masterKeys ?? {}).length === 0) problems.push(`${configPath}.master_keys: at least one master key is required`);
-    const ids = Object.keys(masterKeys ?? {});
-    const active = activeKeyId ?? (ids.length === 1 ? ids[0] : undefined);
-    if (active === undefined && ids.length > 1) {
-      problems.push(`${configPath}.active_key_id: required when several master keys are configured (one of ${ids.join(', ')})`);
-    } else if (active !== undefined && !ids.includes(active)) {
-      problems.push(`${configPath}.active_key_id: "${active}" is not one of master_keys (${ids.join(', ') || 'none'})`);
-    }
+    const { keys, active, problems } = readKeys(masterKeys, activeKeyId, configPath);
     if (problems.length) throw new ConfigurationError('Invalid encryption configuration:', problems);
     return new MasterKeyring(keys, active!, configPath);
+  }
+
+  /** What fromConfig would refuse, as `path: message` problems (an empty list when it would accept). */
+  static problems(masterKeys: Record<string, unknown>, activeKeyId: string | undefined, configPath: string): string[] {
+    return readKeys(masterKeys, activeKeyId, configPath).problems;
   }
 
   has(keyId: string): boolean {

@@ -8,6 +8,7 @@ import type {
   ProviderContext,
 } from '../contract/index.js';
 import { StorageProvider } from '../contract/index.js';
+import { CONFIG_CHECK } from '../config/validate.js';
 import { ConfigurationError } from '../errors/index.js';
 import { UrlSigner, type SignedClaims } from '../signing/index.js';
 import { STORAGE_HTTP_ROUTE } from '../storage.constants.js';
@@ -40,6 +41,32 @@ export class SelfServedConfig {
   @IsOptional() @IsString() @IsNotEmpty() signing_key_id?: string;
   /** Absolute base of signed URLs, e.g. `https://api.example.com/storage/local`. */
   @IsOptional() @IsString() @IsNotEmpty() signed_url_base?: string;
+
+  /** The signing keys' own rules, checked with the rest of the configuration (see signingKeyProblems). */
+  static [CONFIG_CHECK](config: SelfServedConfig, path: string): string[] {
+    return signingKeyProblems(config, path);
+  }
+}
+
+const isMap = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/**
+ * What makes `signing_keys` unusable: a secret shorter than 16 characters, an empty map, or a
+ * `signing_key_id` that names none of them. `path` is the config block's (`providers.<name>.config`).
+ */
+export function signingKeyProblems(config: Pick<SelfServedConfig, 'signing_keys' | 'signing_key_id'>, path: string): string[] {
+  const { signing_keys: keys, signing_key_id: activeKeyId } = config;
+  if (!isMap(keys)) return [];
+  const problems: string[] = [];
+  for (const [id, secret] of Object.entries(keys)) {
+    if (typeof secret !== 'string' || secret.length < 16) problems.push(`${path}.signing_keys.${id}: must be a secret of at least 16 characters`);
+  }
+  const ids = Object.keys(keys);
+  if (ids.length === 0) problems.push(`${path}.signing_keys: at least one signing key is required (or leave signing_keys out)`);
+  else if (typeof activeKeyId === 'string' && activeKeyId !== '' && !Object.hasOwn(keys, activeKeyId)) {
+    problems.push(`${path}.signing_key_id: "${activeKeyId}" is not one of signing_keys (${ids.join(', ')})`);
+  }
+  return problems;
 }
 
 /**
@@ -59,13 +86,9 @@ export abstract class SelfServedProvider<C extends SelfServedConfig = SelfServed
     await super.initialize(context);
     const { signing_keys, signing_secret, signing_key_id } = context.config;
     if (signing_keys) {
-      for (const [id, secret] of Object.entries(signing_keys)) {
-        if (typeof secret !== 'string' || secret.length < 16) {
-          throw new ConfigurationError(`Invalid providers.${context.name}.config:`, [
-            `providers.${context.name}.config.signing_keys.${id}: must be a secret of at least 16 characters`,
-          ]);
-        }
-      }
+      // The module reports these at boot with every other problem; a provider started on its own still refuses them.
+      const problems = signingKeyProblems(context.config, `providers.${context.name}.config`);
+      if (problems.length) throw new ConfigurationError(`Invalid providers.${context.name}.config:`, problems);
       this.signer = new UrlSigner({ keys: signing_keys, activeKeyId: signing_key_id ?? Object.keys(signing_keys)[0] });
     } else if (signing_secret) {
       this.signer = new UrlSigner({ keys: { default: signing_secret }, activeKeyId: 'default' });

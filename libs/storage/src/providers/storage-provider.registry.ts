@@ -7,22 +7,12 @@ import {
 } from '../contract/index.js';
 import { validatePlain, type ResolvedStorageOptions } from '../config/index.js';
 import { ConfigurationError, StorageError } from '../errors/index.js';
-import { BUILT_IN_PROVIDER_TYPES, builtInType } from './builtin-types.js';
+import { builtInType } from './builtin-types.js';
+import { customTypesByName, typedDefinitions, unknownTypeProblem } from './provider-types.js';
 
 function isMissingModule(error: unknown): boolean {
   const code = (error as { code?: string })?.code;
   return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
-}
-
-/** A provider definition as configured, before or after the module's own validation. */
-type DefinitionLike = { type?: unknown; config?: unknown };
-
-/** The definitions that name a type, the only ones whose type and config can be checked. */
-function typedDefinitions(providers: unknown): [string, { type: string; config?: unknown }][] {
-  if (!providers || typeof providers !== 'object') return [];
-  return Object.entries(providers as Record<string, DefinitionLike>).filter(
-    (entry): entry is [string, { type: string; config?: unknown }] => typeof entry[1]?.type === 'string',
-  );
 }
 
 /** Finds the class of every configured provider type, loading built-in SDKs on demand. */
@@ -31,21 +21,7 @@ async function resolveTypeClasses(
   customTypes: StorageProviderClass[],
   problems: string[],
 ): Promise<Map<string, StorageProviderClass>> {
-  const custom = new Map<string, StorageProviderClass>();
-  for (const cls of customTypes) {
-    const metadata = getProviderTypeMetadata(cls);
-    if (!metadata) {
-      problems.push(`providerTypes: ${cls.name} has no @StorageProviderType('<type>') decorator`);
-      continue;
-    }
-    // loadStorageConfig checks a built-in type's config block with the built-in class: a custom
-    // class under the same name would be judged by the wrong rules.
-    if (builtInType(metadata.type)) {
-      problems.push(`providerTypes: ${cls.name} is registered as "${metadata.type}", the name of a built-in type; give it a name of its own`);
-      continue;
-    }
-    custom.set(metadata.type, cls);
-  }
+  const custom = customTypesByName(customTypes, problems);
   const classes = new Map<string, StorageProviderClass>();
   const wanted = new Set(definitions.map(([, definition]) => definition.type));
   for (const type of wanted) {
@@ -56,8 +32,7 @@ async function resolveTypeClasses(
     const builtIn = builtInType(type);
     const users = definitions.filter(([, d]) => d.type === type).map(([name]) => `providers.${name}.type`);
     if (!builtIn) {
-      const known = [...new Set([...Object.keys(BUILT_IN_PROVIDER_TYPES), ...custom.keys()])].join(', ');
-      problems.push(`${users[0]}: unknown provider type "${type}" (known: ${known}; register custom types with providerTypes)`);
+      problems.push(unknownTypeProblem(users[0], type, custom.keys()));
       continue;
     }
     try {

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { ResolvedStorageOptions } from '../../config/index.js';
 import { ConfigurationError } from '../../errors/index.js';
+import { REDIS_URL_MISSING } from '../cleanup-checks.js';
 import { AdvisorySweepLock } from './advisory-lock.js';
 import { LeaseSweepLock } from './lease-lock.js';
 import { RedisSweepLock } from './redis-lock.js';
@@ -24,7 +25,7 @@ export async function createSweepLock(
     case 'none':
       return new NoSweepLock();
     case 'redis':
-      if (!cleanup.redisUrl) throw new ConfigurationError('cleanup.lock is "redis" but cleanup.redis_url is not set');
+      if (!cleanup.redisUrl) throw new ConfigurationError(REDIS_URL_MISSING);
       return RedisSweepLock.connect(cleanup.redisUrl, name, ttlMs);
     case 'advisory':
       if (!postgres) throw new ConfigurationError(`cleanup.lock "advisory" needs PostgreSQL (the registry is on ${dataSource.options.type})`);

@@ -35,6 +35,7 @@ import {
 } from '../../errors/index.js';
 import { resolveRange, toReadable } from '../../streams/index.js';
 import { booleanish } from '../../config/coerce.js';
+import { CONFIG_CHECK } from '../../config/validate.js';
 import { IsSize, parseSize } from '../../config/size.js';
 import { FileSink } from './file-sink.js';
 import { SELF_SERVED_CAPABILITIES, SelfServedConfig, SelfServedProvider } from '../self-served.provider.js';
@@ -58,6 +59,13 @@ export class LocalProviderConfig extends SelfServedConfig {
   @IsOptional() @IsSize() write_buffer?: number | string;
   /** Envelope encryption at rest of new objects (docs/encryption.md). */
   @IsOptional() @ValidateNested() @Type(() => LocalEncryptionConfig) encryption?: LocalEncryptionConfig;
+
+  static override [CONFIG_CHECK](config: LocalProviderConfig, path: string): string[] {
+    const problems = super[CONFIG_CHECK](config, path);
+    // A nested block is checked by its own class (when it is one: else @ValidateNested has said so).
+    if (config.encryption instanceof LocalEncryptionConfig) problems.push(...LocalEncryptionConfig[CONFIG_CHECK](config.encryption, `${path}.encryption`));
+    return problems;
+  }
 }
 
 /** Default of `fsync_interval`: 4 MiB. */

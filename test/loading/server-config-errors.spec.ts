@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/temp-dir.js';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const MAIN = join(ROOT, 'dist/src/main.js');
+
+/** A line of a stack trace, as Node prints it. */
+const STACK_LINE = /^ {4}at /m;
+
+/** Starts the built server on `config` and returns its exit code and everything it printed. */
+async function start(dir: string, config: string): Promise<{ code: number; output: string }> {
+  const file = join(dir, `${Math.random().toString(36).slice(2)}.yaml`);
+  await writeFile(file, config);
+  const env = { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', STORAGE_CONFIG: file, DATABASE_URL: `sqlite:${dir}/x.sqlite`, PORT: '0' };
+  try {
+    const { stdout, stderr } = await run(process.execPath, [MAIN], { cwd: dir, env, timeout: 60_000 });
+    return { code: 0, output: `${stdout}${stderr}` };
+  } catch (error) {
+    const { code, stdout, stderr } = error as { code?: number | string; stdout?: string; stderr?: string };
+    if (typeof code !== 'number') throw error;
+    return { code, output: `${stdout}${stderr}` };
+  }
+}
+
+describe('the built server refusing its storage configuration', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  beforeAll(async () => {
+    dir = await tempDir('boards-server-config-');
+    // The server as deployed: compiled by `nest build`, started with node.
+    await run('npm', ['run', 'build'], { cwd: ROOT, timeout: 240_000, env: { ...process.env, npm_config_loglevel: 'error' } });
+  }, 300_000);
+  afterAll(async () => dir?.remove());
+
+  it('names every problem of the file in one message, without a stack trace', async () => {
+    const { code, output } = await start(
+      dir.path,
+      `
+storage:
+  default_provider: local
+  providers:
+    local:
+      type: local
+      fallbacks: [local]
+      config:
+        base_path: ${dir.path}/files
+        signing_keys: { k1: short }
+        encryption: { master_keys: { k1: not-a-key } }
+    other:
+      type: nosuchtype
+  cleanup:
+    cron: "not a cron"
+`,
+    );
+    expect(code).toBe(1);
+    expect(output).toContain('Cannot start: Invalid ');
+    for (const problem of [
+      '  - providers.local.fallbacks[0]: "local" is not another configured provider',
+      '  - providers.other.type: unknown provider type "nosuchtype"',
+      '  - providers.local.config.signing_keys.k1: must be a secret of at least 16 characters',
+      '  - providers.local.config.encryption.master_keys.k1: must be 32 random bytes in base64',
+      '  - cleanup.cron "not a cron" is not a valid cron expression',
+    ]) {
+      expect(output).toContain(problem);
+    }
+    expect(output.match(/Cannot start:/g)).toHaveLength(1);
+    expect(output).not.toMatch(STACK_LINE);
+  }, 90_000);
+
+  it('reports a configuration problem met while Nest builds the app the same way', async () => {
+    // Valid as written; the provider fails when it starts (its folder would be under a file).
+    await writeFile(join(dir.path, 'a-file'), '');
+    const { code, output } = await start(
+      dir.path,
+      `storage:\n  default_provider: local\n  providers:\n    local: { type: local, config: { base_path: ${dir.path}/a-file/files } }\n`,
+    );
+    expect(code).toBe(1);
+    expect(output).toContain('Cannot start: Provider "local" (local) failed to start: ENOTDIR');
+    expect(output).not.toContain('ExceptionHandler');
+    expect(output).not.toMatch(STACK_LINE);
+  }, 90_000);
+});
