@@ -50,6 +50,7 @@ describe('structured logs', () => {
   let s3: Awaited<ReturnType<typeof restartableS3rver>>;
   let chunks: string[] = [];
   let lines: string[] = []; // what the app's logger printed
+  const ids = { stored: '', signedUpload: '' };
   const secrets = new Set<string>([SIGNING_SECRET, TEST_JWT_SECRET]);
   const editor = bearer({ sub: 'alice', tenant: 't1', boards: { b1: 'editor' } });
   const forged = bearer({ sub: 'mallory', tenant: 't1', boards: { b1: 'editor' } }, { secret: 'not-the-server-secret-at-all' });
@@ -103,11 +104,13 @@ describe('structured logs', () => {
   /** Uploads, reads, signed URLs (issued, used, tampered), direct uploads, deletes and failures. */
   async function exercise(): Promise<void> {
     const stored = await (await post('/artifacts?type=text&boardId=b1', 'logged bytes', { ...editor, 'content-type': 'text/plain' })).json();
+    ids.stored = stored.id;
     await (await fetch(`${url}/artifacts/${stored.id}/content`, { headers: editor })).text();
 
     const { url: downloadUrl } = await (await fetch(`${url}/artifacts/${stored.id}/download-url`, { headers: editor })).json();
     secrets.add(new URL(downloadUrl).searchParams.get('X-Boards-Signature')!);
-    expect((await fetch(downloadUrl)).status).toBe(200);
+    expect(await (await fetch(downloadUrl)).text()).toBe('logged bytes');
+    expect((await fetch(downloadUrl, { method: 'HEAD' })).status).toBe(200);
     const tampered = new URL(downloadUrl);
     const signature = tampered.searchParams.get('X-Boards-Signature')!;
     tampered.searchParams.set('X-Boards-Signature', `${signature[0] === 'A' ? 'B' : 'A'}${signature.slice(1)}`);
@@ -120,6 +123,7 @@ describe('structured logs', () => {
       })
     ).json();
     secrets.add(new URL(upload.url).searchParams.get('X-Boards-Signature')!);
+    ids.signedUpload = upload.artifactId;
     expect((await fetch(upload.url, { method: 'PUT', headers: { 'content-type': 'image/png' }, body: 'direct' })).status).toBe(415);
     expect((await fetch(upload.url, { method: 'PUT', headers: upload.headers, body: 'direct' })).status).toBe(200);
     expect((await fetch(`${url}/uploads/${upload.artifactId}/complete`, { method: 'POST', headers: editor })).status).toBe(200);
@@ -188,6 +192,13 @@ describe('structured logs', () => {
         expect(record).toMatchObject({ level: 'debug', message: 'storage operation' });
       }
     }
+    // Signed URL traffic of the local provider is logged as well: a GET is a read, a HEAD a head, a PUT an upload.
+    const success = (operation: string, artifactId: string) =>
+      operations.filter((r) => r.operation === operation && r.artifactId === artifactId && r.outcome === 'success' && r.provider === 'local');
+    expect(success('read', ids.stored)).toHaveLength(2); // the API read and the signed GET
+    expect(success('read', ids.stored).every((r) => r.bytes === 12 && r.artifactType === 'text')).toBe(true);
+    expect(success('head', ids.stored)).toHaveLength(1);
+    expect(success('upload', ids.signedUpload)).toEqual([expect.objectContaining({ bytes: 6, artifactType: 'text' })]);
     const tooLarge = operations.find((r) => r.errorCode === 'E_TOO_LARGE');
     expect(tooLarge).toMatchObject({ operation: 'store', outcome: 'error' });
   });

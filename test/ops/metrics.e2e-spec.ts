@@ -86,6 +86,44 @@ describe('GET /metrics', () => {
     expect(slowest).toBe(stores(after));
   });
 
+  it('counts the traffic of signed URLs served by the local provider: reads, heads and uploads', async () => {
+    const before = (await scrape(server.url)).samples;
+    const upload = await (
+      await fetch(`${server.url}/uploads`, {
+        method: 'POST',
+        headers: { ...editor, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'text', boardId: 'b1', contentType: 'text/plain', size: 11 }),
+      })
+    ).json();
+    expect((await fetch(upload.url, { method: 'PUT', headers: upload.headers, body: 'signed body' })).status).toBe(200);
+    let samples = (await scrape(server.url)).samples;
+    expect(ops(samples, 'upload', 'success') - ops(before, 'upload', 'success')).toBe(1);
+    expect((await fetch(`${server.url}/uploads/${upload.artifactId}/complete`, { method: 'POST', headers: editor })).status).toBe(200);
+
+    const { url: downloadUrl } = await (await fetch(`${server.url}/artifacts/${upload.artifactId}/download-url`, { headers: editor })).json();
+    expect(await (await fetch(downloadUrl)).text()).toBe('signed body');
+    expect(await (await fetch(downloadUrl, { headers: { range: 'bytes=0-5' } })).text()).toBe('signed');
+    expect((await fetch(downloadUrl, { method: 'HEAD' })).status).toBe(200);
+    // A signature that does not verify is refused before any storage operation.
+    const tampered = new URL(downloadUrl);
+    tampered.searchParams.set('X-Boards-Expires', String(Number(tampered.searchParams.get('X-Boards-Expires')) + 1));
+    expect((await fetch(tampered)).status).toBe(403);
+
+    samples = (await scrape(server.url)).samples;
+    expect(ops(samples, 'upload', 'success') - ops(before, 'upload', 'success')).toBe(1);
+    expect(ops(samples, 'read', 'success') - ops(before, 'read', 'success')).toBe(2);
+    expect(ops(samples, 'head', 'success') - ops(before, 'head', 'success')).toBe(1);
+    expect(ops(samples, 'read', 'error') - ops(before, 'read', 'error')).toBe(0);
+    const bytesIn = (s: Sample[]) => valueOf(s, 'boards_storage_bytes_in_total', { provider: 'local' });
+    const bytesOut = (s: Sample[]) => valueOf(s, 'boards_storage_bytes_out_total', { provider: 'local' });
+    expect(bytesOut(samples) - bytesOut(before)).toBe(11 + 6);
+    // The uploaded bytes count once: complete_upload counts them, the signed PUT does not again.
+    expect(bytesIn(samples) - bytesIn(before)).toBe(11);
+    const uploads = (s: Sample[]) =>
+      valueOf(s, 'boards_storage_operation_duration_seconds_count', { provider: 'local', operation: 'upload', outcome: 'success' });
+    expect(uploads(samples) - uploads(before)).toBe(1);
+  });
+
   it('counts failures by error code', async () => {
     const before = (await scrape(server.url)).samples;
     // Bytes gone from under their record: the read fails at the provider.

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactRegistry, StorageResilience, type BreakerStateChange } from '@app/storage';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { tempDir } from '../support/temp-dir.js';
 import { bearer } from '../support/tokens.js';
+import { scrape, valueOf } from './metrics-support.js';
 import { RestartableS3rver } from './resilience-s3rver.js';
 
 const editor = bearer({ sub: 'alice', tenant: 't1', boards: { b1: 'editor' } });
@@ -190,5 +191,49 @@ describe('reference server: verify_on_read', () => {
 
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/boards_storage_errors_total\{[^}]*code="E_CORRUPTION"[^}]*\} 1/);
+  });
+});
+
+describe('reference server: a local provider whose root is removed, with a fallback', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({
+      storage: (dir) => ({
+        defaultProvider: 'main',
+        providers: {
+          main: { type: 'local', config: { base_path: `${dir}/main`, signing_secret: SECRET }, fallbacks: ['archive'] },
+          archive: { type: 'local', config: { base_path: `${dir}/archive`, signing_secret: SECRET } },
+        },
+        // The default breaker: 5 faults in a row open it.
+      }),
+    });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  const post = (body: string) =>
+    fetch(`${server.url}/artifacts?type=text&boardId=b1`, { method: 'POST', headers: { ...editor, 'content-type': 'text/plain' }, body });
+  const breaker = async (state: string) => valueOf((await scrape(server.url)).samples, 'boards_storage_circuit_breaker_state', { provider: 'main', state });
+
+  it('opens the breaker after consecutive failed writes (their cleanup deletes succeed), then writes go to the fallback', async () => {
+    expect((await post('before')).status).toBe(201);
+    await rm(`${server.dir}/main`, { recursive: true, force: true });
+    // A request body is one-shot: each write fails once on main, then its key is cleaned up, which
+    // succeeds on a missing folder. That success must not reset the count of write faults.
+    for (let i = 0; i < 5; i++) {
+      const response = await post(`lost ${i}`);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ code: 'E_PROVIDER_UNAVAILABLE' });
+    }
+    expect(await breaker('open')).toBe(1);
+    expect(server.app.get(StorageResilience).state('main')).toBe('open');
+
+    const retried = await post('retried by the client');
+    expect(retried.status).toBe(201);
+    const artifact = await retried.json();
+    expect(artifact.provider).toBe('archive');
+    const read = await fetch(`${server.url}/artifacts/${artifact.id}/content`, { headers: editor });
+    expect(await read.text()).toBe('retried by the client');
   });
 });

@@ -90,6 +90,47 @@ describe('resilience: retries, fallbacks, breakers, timeouts, integrity', () => 
     expect(app.instrumented).toEqual([{ provider: 'primary', state: 'open' }]);
   });
 
+  it('opens the breaker after failed one-shot writes whose cleanup deletes succeed; the next write lands on the fallback', async () => {
+    app = await startResilienceApp();
+    // Writes fail, deletes work (deleting what was never written succeeds): each failed write is
+    // followed by the cleanup of its key, which must not count as a sign of health.
+    app.primary.down(['put']);
+    for (let i = 0; i < 3; i++) {
+      const error = await app.storage.storeArtifact({ ...common, body: oneShot(`lost write ${i}`) }).catch((e) => e);
+      expect(error).toBeInstanceOf(ProviderUnavailableError);
+      expect(error).not.toBeInstanceOf(CircuitOpenError);
+    }
+    expect(app.primary.count('put')).toBe(3);
+    expect(app.primary.count('delete')).toBeGreaterThanOrEqual(2); // the cleanups ran (and succeeded) between the faults
+    expect(app.resilience.state('primary')).toBe('open');
+    expect(app.instrumented).toEqual([{ provider: 'primary', state: 'open' }]);
+    const artifact = await app.storage.storeArtifact({ ...common, body: oneShot('retried by the client') });
+    expect(artifact.provider).toBe('fallback');
+    expect(app.primary.count('put')).toBe(3);
+    expect(await holds(app.fallback, artifact.storageKey)).toBe(true);
+  });
+
+  it("counts a cleanup's faults against the provider, but never makes a cleanup the half-open test call", async () => {
+    app = await startResilienceApp({ resilience: { circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 60_000 } } });
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() }); // after boot: TypeORM checks column types against Date
+    // One write fault, then its cleanup fails too (not a transient fault: no retry): two faults in a row.
+    app.primary.failNext(1, ['put']).down(['delete'], () => new Error('disk gone (injected)'));
+    await expect(app.storage.storeArtifact({ ...common, body: oneShot('half written') })).rejects.toBeInstanceOf(ProviderUnavailableError);
+    expect(app.resilience.state('primary')).toBe('open');
+    app.primary.heal();
+    vi.setSystemTime(Date.now() + 61_000);
+    // Due for a test call: a cleanup is refused rather than allowed to close the breaker by succeeding.
+    const deletes = app.primary.count('delete');
+    const cleanup = app.resilience.call('primary', 'delete', () => app.primary.delete('some/key'), { idempotent: true, cleanup: true });
+    await expect(cleanup).rejects.toBeInstanceOf(CircuitOpenError);
+    expect(app.primary.count('delete')).toBe(deletes);
+    expect(app.transitions.map((t) => t.state)).toEqual(['open']);
+    // A real call is the test, and closes it.
+    const artifact = await app.storage.storeArtifact({ ...common, body: oneShot('back on primary') });
+    expect(artifact.provider).toBe('primary');
+    expect(app.transitions.map((t) => t.state)).toEqual(['open', 'half_open', 'closed']);
+  });
+
   it('half-opens after half_open_after_ms, and one successful call closes the breaker again', async () => {
     app = await startResilienceApp();
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() }); // after boot: TypeORM checks column types against Date

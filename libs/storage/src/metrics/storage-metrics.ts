@@ -18,7 +18,11 @@ const FROM_CIRCUIT_STATE: Record<CircuitState, BreakerState> = {
   [CircuitState.Isolated]: 'isolated',
 };
 
-/** Operations whose `bytes` entered storage, and the one whose bytes left it. */
+/**
+ * Operations whose `bytes` entered storage, and the one whose bytes left it. A signed PUT
+ * (`upload`) is left out of the bytes in: its bytes count once, with the `complete_upload` that
+ * follows it, as a direct upload to S3 or GCS does.
+ */
 const BYTES_IN = new Set(['store', 'complete_upload']);
 const BYTES_OUT = new Set(['read']);
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import {
+  BrokenCircuitError,
   CircuitBreakerPolicy,
   CircuitState,
   ConsecutiveBreaker,
@@ -52,6 +53,14 @@ export interface CallOptions {
   /** Safe to repeat (reads, deletes, replayable uploads): retried on transient faults. */
   idempotent: boolean;
   signal?: AbortSignal;
+  /**
+   * The cleanup after a failed call (removing what a failed upload may have left). Its faults
+   * count against the provider like any other call's, but its success says nothing about the
+   * provider's health (deleting what a broken backend never wrote succeeds), so it never resets
+   * the breaker's count of faults nor closes it. It runs only while the breaker is closed: it is
+   * never the half-open test call.
+   */
+  cleanup?: boolean;
 }
 
 interface ProviderPolicies {
@@ -156,6 +165,7 @@ export class StorageResilience implements OnApplicationBootstrap {
     const policies = this.policiesOf(provider);
     const attemptOnce = async (attempt: number, signal: AbortSignal | undefined): Promise<T> => {
       try {
+        if (options.cleanup) return await this.cleanupAttempt(policies, operation, attempt, signal, options.signal, run);
         return await policies.breaker.execute(() => this.timed(policies, operation, attempt, signal, options.signal, run), signal);
       } catch (error) {
         if (isBrokenCircuitError(error) || isIsolatedCircuitError(error)) throw new CircuitOpenError(provider, { cause: error });
@@ -171,6 +181,31 @@ export class StorageResilience implements OnApplicationBootstrap {
         cause: error,
         details: { provider, operation },
       });
+    }
+  }
+
+  /**
+   * One attempt of a cleanup: under its time limit, beside the breaker rather than through it, so
+   * that a success is not recorded; a fault is then handed to the breaker, which counts it (or
+   * not) exactly as it would have counted it in `execute`.
+   */
+  private async cleanupAttempt<T>(
+    policies: ProviderPolicies,
+    operation: ResilientOperation,
+    attempt: number,
+    outer: AbortSignal | undefined,
+    caller: AbortSignal | undefined,
+    run: (context: AttemptContext) => Promise<T>,
+  ): Promise<T> {
+    if (policies.breaker.state !== CircuitState.Closed) throw new BrokenCircuitError();
+    try {
+      return await this.timed(policies, operation, attempt, outer, caller, run);
+    } catch (error) {
+      // Only a closed breaker counts it: an open or half-open one already has its verdict or test.
+      if (policies.breaker.state === CircuitState.Closed) {
+        await policies.breaker.execute(() => Promise.reject(error)).catch(() => undefined);
+      }
+      throw error;
     }
   }
 

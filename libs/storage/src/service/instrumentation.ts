@@ -8,6 +8,7 @@ export type StorageOperation =
   | 'list'
   | 'presign_download'
   | 'presign_upload'
+  | 'upload'
   | 'complete_upload'
   | 'copy'
   | 'ping'

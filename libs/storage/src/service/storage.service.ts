@@ -316,11 +316,15 @@ export class StorageService {
     }
   }
 
-  /** Best-effort removal of a failed upload's object (the orphan sweep catches what remains). */
+  /**
+   * Best-effort removal of a failed upload's object (the orphan sweep catches what remains). A
+   * cleanup for the breaker: its faults count, its success does not (deleting a key a failing
+   * backend never wrote succeeds, and must not reset the count of that backend's write faults).
+   */
   private async discardObject(providerName: string, key: string, artifactId: string): Promise<void> {
     try {
       const provider = this.providers.get(providerName);
-      await this.guarded(providerName, 'delete', () => provider.delete(key));
+      await this.resilience.call(providerName, 'delete', () => provider.delete(key), { idempotent: true, cleanup: true });
     } catch (error) {
       this.logger.warn('could not remove the object of a failed upload; the sweeper will', { artifactId, provider: providerName, error: String(error) });
     }
