@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SelfServedProvider, StorageProviderRegistry } from '@app/storage';
 import { tempDir } from '../support/temp-dir.js';
@@ -61,6 +62,17 @@ describe('signed URL key rotation', () => {
   });
 });
 
+/** Sends `bytes` on a connection of its own and returns everything the server answers until it closes. */
+function exchange(url: URL, bytes: Buffer): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => socket.write(bytes));
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString('latin1')));
+    socket.on('close', () => resolve(text));
+    socket.on('error', reject);
+  });
+}
+
 describe('signed URL refusals leave nothing behind', () => {
   let server: SecurityServer;
   let dir: { path: string; remove: () => Promise<void> };
@@ -102,6 +114,31 @@ describe('signed URL refusals leave nothing behind', () => {
     expect(await head.text()).toBe('');
     const events = await auditEventually(server.audit, created.id, (list) => list.some((e) => e.action === 'signed_url.head'));
     expect(events.filter((e) => e.action.startsWith('signed_url.')).map((e) => `${e.action} ${e.outcome} ${e.statusCode}`)).toEqual(['signed_url.head success 200']);
+  });
+
+  it('a whole PUT followed by garbage on its connection is answered, then the garbage gets a JSON 400', async () => {
+    for (const size of [10, 2 * 1024 * 1024]) {
+      const upload = await freshUpload(size, 'application/octet-stream');
+      const url = new URL(upload.url);
+      const head = [`PUT ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, ...Object.entries(upload.headers).map(([k, v]) => `${k}: ${v}`), `Content-Length: ${size}`, '', ''].join('\r\n');
+      const received = await exchange(url, Buffer.concat([Buffer.from(head), Buffer.alloc(size, 7), Buffer.from('GARBAGE / HTTP/1.1\r\n\r\n')]));
+      const statuses = [...received.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+      expect({ size, statuses }).toEqual({ size, statuses: [200, 400] });
+      expect(JSON.parse(received.slice(received.lastIndexOf('\r\n\r\n') + 4))).toMatchObject({ statusCode: 400, code: 'E_INVALID_ARGUMENT' });
+      const completed = await fetch(`${server.url}/uploads/${upload.artifactId}/complete`, { method: 'POST', headers: editor });
+      expect(completed.status).toBe(200);
+      expect((await completed.json()).size).toBe(size);
+    }
+  });
+
+  it('chunk extensions over the parser limit are a JSON 413', async () => {
+    const upload = await freshUpload(5, 'application/octet-stream');
+    const url = new URL(upload.url);
+    const head = [`PUT ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, ...Object.entries(upload.headers).map(([k, v]) => `${k}: ${v}`), 'Transfer-Encoding: chunked', '', ''].join('\r\n');
+    const received = await exchange(url, Buffer.from(`${head}5;${'a'.repeat(20_000)}\r\nhello\r\n0\r\n\r\n`));
+    expect(received).toMatch(/^HTTP\/1\.1 413 /);
+    expect(JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4))).toMatchObject({ statusCode: 413, code: 'E_TOO_LARGE' });
+    await expectNothingWritten();
   });
 
   it('a tampered path, expiry, content type or size claim is 403', async () => {

@@ -34,16 +34,10 @@ export class StorageAuditInterceptor implements NestInterceptor {
     // Stamped on arrival: the trail lists requests in the order they came, whenever they end.
     const stamp = { id: uuidv7(), occurredAt: new Date() };
     let failure: { error: unknown } | undefined;
-    // The connection failing before the answer was flushed (a reset) cuts it short too.
-    let socketFailed = false;
-    const socket = request.socket;
-    const onSocketError = () => {
-      socketFailed = true;
-    };
-    socket?.once('error', onSocketError);
     const written = countBodyBytes(response);
     response.once('close', () => {
-      socket?.off('error', onSocketError);
+      // The connection failing before the answer was flushed (a reset) cuts it short too.
+      const socketFailed = Boolean(request.socket?.errored);
       // Handed over whole: the handler ended the response, or wrote every byte its Content-Length
       // announced, and the connection did not fail. A client that closes as soon as it has the
       // last byte closes before the stream ends the response and before 'finish', so

@@ -249,6 +249,22 @@ cleanup: { lock: redis, cron: "15 */6 * * *" }
     ]);
   });
 
+  it('reads an empty active_key_id or signing_key_id as "the only key", as the key rings do', () => {
+    const key = Buffer.alloc(32, 1).toString('base64');
+    const yaml = `
+default_provider: a
+providers:
+  a:
+    type: local
+    config:
+      base_path: /tmp/x
+      signing_keys: { k1: "0123456789abcdef" }
+      signing_key_id:
+      encryption: { master_keys: { k1: "${key}" }, active_key_id: }
+`;
+    expect(() => parseStorageConfig(yaml, {})).not.toThrow();
+  });
+
   it('refuses a document that is not YAML or not a mapping', () => {
     expect(() => parseStorageConfig('a: [unclosed', {})).toThrowError(ConfigurationError);
     expect(() => parseStorageConfig('- a\n- b\n', {})).toThrowError(/must hold a mapping/);

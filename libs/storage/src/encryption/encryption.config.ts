@@ -32,7 +32,8 @@ export class LocalEncryptionConfig {
     const keys = config.master_keys as unknown;
     // Not a map: @IsObject has said so.
     if (keys === null || typeof keys !== 'object' || Array.isArray(keys)) return [];
-    const active = config.active_key_id === undefined ? undefined : String(config.active_key_id);
+    // Left empty (null) means the only key, as for MasterKeyring; another non-string is @IsString's to report.
+    const active = typeof config.active_key_id === 'string' ? config.active_key_id : undefined;
     return MasterKeyring.problems(keys as Record<string, unknown>, active, path);
   }
 }
