@@ -184,7 +184,9 @@ await app.close();
       range: 'world',
       listed: [true],
     });
-    // The host app ran the package's files, not the repository's sources.
-    expect(await filesUnder(join(app, 'node_modules/@boards/storage/dist'), 'index.js')).toContain('index.js');
+    // The host app imports the package by name (resolved to the unpacked files), not the repository's sources.
+    const compiled = await readFile(join(app, 'dist/main.js'), 'utf8');
+    expect(compiled).toContain("from '@boards/storage'");
+    expect(compiled).not.toMatch(/libs\/storage|@app\/storage/);
   }, 180_000);
 });
