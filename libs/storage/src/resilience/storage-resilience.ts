@@ -165,8 +165,9 @@ export class StorageResilience implements OnApplicationBootstrap {
     const policies = this.policiesOf(provider);
     const attemptOnce = async (attempt: number, signal: AbortSignal | undefined): Promise<T> => {
       try {
-        if (options.cleanup) return await this.cleanupAttempt(policies, operation, attempt, signal, options.signal, run);
-        return await policies.breaker.execute(() => this.timed(policies, operation, attempt, signal, options.signal, run), signal);
+        const timed = () => this.timed(policies, operation, attempt, signal, options.signal, run);
+        if (options.cleanup) return await this.cleanupAttempt(policies, timed);
+        return await policies.breaker.execute(timed, signal);
       } catch (error) {
         if (isBrokenCircuitError(error) || isIsolatedCircuitError(error)) throw new CircuitOpenError(provider, { cause: error });
         throw error;
@@ -189,17 +190,10 @@ export class StorageResilience implements OnApplicationBootstrap {
    * that a success is not recorded; a fault is then handed to the breaker, which counts it (or
    * not) exactly as it would have counted it in `execute`.
    */
-  private async cleanupAttempt<T>(
-    policies: ProviderPolicies,
-    operation: ResilientOperation,
-    attempt: number,
-    outer: AbortSignal | undefined,
-    caller: AbortSignal | undefined,
-    run: (context: AttemptContext) => Promise<T>,
-  ): Promise<T> {
+  private async cleanupAttempt<T>(policies: ProviderPolicies, attempt: () => Promise<T>): Promise<T> {
     if (policies.breaker.state !== CircuitState.Closed) throw new BrokenCircuitError();
     try {
-      return await this.timed(policies, operation, attempt, outer, caller, run);
+      return await attempt();
     } catch (error) {
       // Only a closed breaker counts it: an open or half-open one already has its verdict or test.
       if (policies.breaker.state === CircuitState.Closed) {
