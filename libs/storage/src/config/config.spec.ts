@@ -6,6 +6,7 @@ import { MemoryStorageProvider } from '../providers/memory/memory.provider.js';
 import { interpolateEnv, parseStorageConfig } from './load-yaml.js';
 import { resolveStorageOptions } from './resolve-options.js';
 import { parseSize } from './size.js';
+import { FIVE_PROBLEMS, fiveProblemsYaml } from '../../../../test/support/config-problems.js';
 
 const DESIGN_YAML = `
 storage:
@@ -181,31 +182,7 @@ storage:
     );
   });
 
-  // Each of these used to stop a boot on its own, one per attempt, some only once a provider or
-  // the sweeper started.
-  const FIVE_PROBLEMS_YAML = `
-storage:
-  default_provider: local
-  providers:
-    local:
-      type: local
-      fallbacks: [local]
-      config:
-        base_path: /tmp/boards-never-created
-        signing_keys: { k1: short }
-        encryption: { master_keys: { k1: not-a-key } }
-    other:
-      type: nosuchtype
-  cleanup:
-    cron: "not a cron"
-`;
-  const FIVE_PROBLEMS = [
-    'providers.local.fallbacks[0]: "local" is not another configured provider',
-    'providers.other.type: unknown provider type "nosuchtype" (known: local, memory, s3, gcs, supabase; register custom types with providerTypes)',
-    'providers.local.config.signing_keys.k1: must be a secret of at least 16 characters',
-    'providers.local.config.encryption.master_keys.k1: must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`)',
-    'cleanup.cron "not a cron" is not a valid cron expression',
-  ];
+  const FIVE_PROBLEMS_YAML = fiveProblemsYaml('/tmp/boards-never-created');
 
   it('reports cross-references, signing and encryption keys and the cleanup schedule in one error', () => {
     const problems = problemsOf(() => parseStorageConfig(FIVE_PROBLEMS_YAML, {}, 'storage.yaml', { providerTypes: [] }));
